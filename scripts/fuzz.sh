@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
-scripts/build.sh fuzz
+# Configure, then build only the fuzz targets (and what they link), not the whole tree.
+scripts/build.sh fuzz --target help >/dev/null
+targets=$(cmake --build build/fuzz --target help | sed -n 's/^\(fuzz_[A-Za-z0-9_]*\):.*/\1/p' | sort -u)
+if [ -z "$targets" ]; then echo "fuzz: no fuzz targets"; exit 0; fi
+# shellcheck disable=SC2086
+scripts/build.sh fuzz --target $targets
 mkdir -p build/fuzz/crashes
 for bin in build/fuzz/tests/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
