@@ -1,0 +1,106 @@
+// TransportDriver: runs the sans-IO Transport (rain/comm/transport.h) on real UDP sockets with
+// Boost.Asio (DESIGN.md §3 rule 1: "a thin Boost.Asio driver runs them for real").
+//
+// Thread model (docs/transport-driver.md): one I/O thread owns the Transport, one non-blocking UDP
+// socket per local address (TransportOptions::local_addresses) and one timer armed from
+// PollDeadline. Readable sockets are drained with recvmmsg in batches; after every batch, timer
+// or command the driver drains PollEvent (to the event handler) and PollTransmit (into sendmmsg
+// batches per socket). Other threads talk to the I/O thread only through a bounded command queue
+// plus a wakeup (Post, SendReliable) and, if no handler is given, a bounded event queue
+// (WaitEvent). The Transport core never sees a socket: the driver maps comm::Address to sockaddr.
+//
+// Fault injection for tests and `rain bench transport`: receive_drop_probability drops received
+// datagrams before the core sees them, from a seeded rain::Rng (so it works without root, unlike
+// tc netem).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "rain/comm/transport.h"
+#include "rain/comm/types.h"
+#include "rain/core/result.h"
+#include "rain/core/status.h"
+#include "rain/core/time.h"
+
+namespace rain::comm {
+
+struct DriverOptions {
+  TransportOptions transport;
+  // Commands (Post, SendReliable) waiting for the I/O thread; beyond this, callers wait or get
+  // ResourceExhausted.
+  size_t command_queue_max = 4096;
+  // Events waiting for WaitEvent (only when no handler is given); beyond this the I/O thread stops
+  // reading sockets until the owner catches up (back-pressure, not loss).
+  size_t event_queue_max = 65536;
+  int socket_buffer_bytes = 8 << 20;  // SO_RCVBUF / SO_SNDBUF per socket
+  // Datagrams queued for a socket that would block; beyond this PollTransmit waits for the
+  // socket to drain.
+  size_t pending_datagrams_max = 4096;
+  // Test and bench only: drop each received datagram with this probability (seeded).
+  double receive_drop_probability = 0.0;
+  uint64_t receive_drop_seed = 1;
+};
+
+struct DriverStats {
+  uint64_t datagrams_received = 0;
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_dropped_injected = 0;
+  uint64_t receive_syscalls = 0;
+  uint64_t send_syscalls = 0;
+  uint64_t send_errors = 0;
+  uint64_t wakeups = 0;
+};
+
+class TransportDriver {
+ public:
+  // Called on the I/O thread for each event, with the Transport and the current time so that the
+  // handler can answer at once (e.g. SendReliable) without a queue hop. It must not block.
+  using EventHandler = std::function<void(Transport& transport, Instant now, Event event)>;
+
+  // Creates the Transport, binds one socket per local address (port 0 picks a free port; see
+  // LocalAddresses) and starts the I/O thread. Without a handler, events go to WaitEvent.
+  // Errors: InvalidArgument (options), IoError (socket/bind).
+  static Result<std::unique_ptr<TransportDriver>> Start(DriverOptions options,
+                                                        EventHandler handler = nullptr);
+  // Stops the I/O thread (Shutdown on the Transport first, so pending sends complete as failed;
+  // those events are still delivered to the handler or the queue), then closes the sockets.
+  ~TransportDriver();
+  TransportDriver(const TransportDriver&) = delete;
+  TransportDriver& operator=(const TransportDriver&) = delete;
+
+  // The addresses actually bound (with real ports), in the order of local_addresses.
+  const std::vector<Address>& LocalAddresses() const;
+
+  // Thread-safe. Runs `fn` on the I/O thread (then drains outputs). Waits up to `wait` for room
+  // in the command queue; ResourceExhausted if there is none, FailedPrecondition once stopped.
+  Status Post(std::function<void(Transport&, Instant now)> fn,
+              Duration wait = std::chrono::seconds(1));
+  // Thread-safe. Runs `fn` on the I/O thread and waits for its result.
+  Status Run(std::function<Status(Transport&, Instant now)> fn,
+             Duration wait = std::chrono::seconds(10));
+  // Thread-safe SendReliable: runs on the I/O thread and returns the MessageId (or the core's
+  // error). The SendCompleted event follows through the handler or WaitEvent.
+  Result<MessageId> SendReliable(NodeId to, ChannelId channel, std::vector<uint8_t> bytes,
+                                 Strategy strategy = Strategy::kSequential);
+
+  // Thread-safe. The next event, waiting up to `timeout`; nullopt on timeout. Only without a
+  // handler.
+  std::optional<Event> WaitEvent(Duration timeout);
+
+  // Thread-safe snapshot, taken on the I/O thread.
+  Result<TransportStats> Stats();
+  DriverStats driver_stats() const;
+
+  class Impl;
+
+ private:
+  explicit TransportDriver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rain::comm

@@ -1,0 +1,443 @@
+// The Boost.Asio event loop of the TM driver. The only file of the driver that includes Asio
+// (it compiles slowly). See driver.h for the thread model and docs/transport-driver.md.
+#include "rain/comm/driver.h"
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "rain/core/log.h"
+#include "rain/core/rng.h"
+#include "udp_socket.h"
+
+namespace rain::comm {
+
+namespace asio = boost::asio;
+using driver_internal::OutgoingDatagram;
+using driver_internal::ReceiveBatch;
+using driver_internal::UdpSocket;
+
+namespace {
+// Batches of recvmmsg per readiness wakeup before other sockets and timers get a turn.
+constexpr int kReceiveBatchesPerWakeup = 8;
+// Rounds of (events, transmits) per pump before yielding to the event loop.
+constexpr int kPumpRoundsMax = 256;
+// Datagrams gathered for one socket before a sendmmsg.
+constexpr size_t kSendBatch = 64;
+
+std::chrono::steady_clock::time_point ToSteady(Instant t) {
+  // MonotonicClock and libstdc++'s steady_clock both read CLOCK_MONOTONIC.
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(t.time_since_epoch()));
+}
+}  // namespace
+
+class TransportDriver::Impl {
+ public:
+  Impl(DriverOptions options, EventHandler handler)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        work_(asio::make_work_guard(io_)),
+        timer_(io_),
+        drop_rng_(options_.receive_drop_seed) {}
+
+  ~Impl() { Stop(); }
+
+  Status Open() {
+    driver_internal::UdpSocketOptions so{.receive_buffer_bytes = options_.socket_buffer_bytes,
+                                         .send_buffer_bytes = options_.socket_buffer_bytes};
+    for (const Address& a : options_.transport.local_addresses) {
+      RAIN_ASSIGN_OR_RETURN(std::unique_ptr<UdpSocket> udp,
+                            UdpSocket::Bind(driver_internal::ToSocketAddress(a), so));
+      auto s = std::make_unique<Socket>();
+      s->local = driver_internal::FromSocketAddress(udp->local());
+      s->desc = std::make_unique<asio::posix::stream_descriptor>(io_, udp->fd());
+      s->udp = std::move(udp);
+      bound_.push_back(s->local);
+      sockets_.push_back(std::move(s));
+    }
+    // The core names paths by local address: give it the bound ones (port 0 -> the real port).
+    TransportOptions t = options_.transport;
+    t.local_addresses = bound_;
+    RAIN_ASSIGN_OR_RETURN(Transport tm, Transport::Create(std::move(t)));
+    tm_.emplace(std::move(tm));
+    return Status::Ok();
+  }
+
+  void StartThread() {
+    thread_ = std::thread([this] {
+      asio::post(io_, [this] {
+        for (size_t i = 0; i < sockets_.size(); ++i) StartRead(i);
+        Pump(MonotonicClock::now());
+      });
+      io_.run();
+    });
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    cv_room_.notify_all();
+    if (thread_.joinable()) {
+      std::promise<void> done;
+      asio::post(io_, [this, &done] {
+        Instant now = MonotonicClock::now();
+        RunCommands();  // already-accepted commands still run
+        tm_->Shutdown(now);
+        Pump(now);
+        timer_.cancel();
+        for (auto& s : sockets_) {
+          s->desc->cancel();
+          s->desc->release();  // the UdpSocket owns the fd
+        }
+        work_.reset();
+        done.set_value();
+      });
+      done.get_future().wait();
+      io_.stop();
+      thread_.join();
+    } else {
+      for (auto& s : sockets_) s->desc->release();
+    }
+    ev_cv_.notify_all();
+  }
+
+  Status Post(std::function<void(Transport&, Instant)> fn, Duration wait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_room_.wait_for(lock, wait, [this] {
+          return stopped_ || commands_.size() < options_.command_queue_max;
+        })) {
+      return ResourceExhaustedError("driver command queue full (" +
+                                    std::to_string(options_.command_queue_max) + ")");
+    }
+    if (stopped_) return FailedPreconditionError("driver stopped");
+    commands_.push_back(std::move(fn));
+    if (!wake_posted_) {
+      wake_posted_ = true;
+      ++wakeups_;
+      asio::post(io_, [this] {
+        RunCommands();
+        Pump(MonotonicClock::now());
+      });
+    }
+    return Status::Ok();
+  }
+
+  std::optional<Event> WaitEvent(Duration timeout) {
+    std::unique_lock<std::mutex> lock(ev_mu_);
+    if (!ev_cv_.wait_for(lock, timeout, [this] { return !events_.empty() || IsStopped(); })) {
+      return std::nullopt;
+    }
+    if (events_.empty()) return std::nullopt;
+    Event e = std::move(events_.front());
+    events_.pop_front();
+    if (reads_paused_.load() && events_.size() < options_.event_queue_max / 2) {
+      asio::post(io_, [this] { ResumeReads(); });
+    }
+    return e;
+  }
+
+  DriverStats stats() const {
+    DriverStats s;
+    s.datagrams_received = received_.load();
+    s.datagrams_sent = sent_.load();
+    s.datagrams_dropped_injected = dropped_.load();
+    s.receive_syscalls = receive_calls_.load();
+    s.send_syscalls = send_calls_.load();
+    s.send_errors = send_errors_.load();
+    s.wakeups = wakeups_.load();
+    return s;
+  }
+
+  const std::vector<Address>& bound() const { return bound_; }
+
+ private:
+  struct Socket {
+    std::unique_ptr<UdpSocket> udp;
+    Address local;
+    std::unique_ptr<asio::posix::stream_descriptor> desc;
+    std::vector<OutgoingDatagram> pending;  // waiting for sendmmsg (or for the socket to drain)
+    bool reading = false;
+    bool write_waiting = false;
+  };
+
+  bool IsStopped() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
+
+  void RunCommands() {
+    std::deque<std::function<void(Transport&, Instant)>> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(commands_);
+      wake_posted_ = false;
+    }
+    cv_room_.notify_all();
+    for (auto& fn : batch) fn(*tm_, MonotonicClock::now());
+  }
+
+  void StartRead(size_t i) {
+    Socket& s = *sockets_[i];
+    if (s.reading || reads_paused_.load()) return;
+    s.reading = true;
+    s.desc->async_wait(asio::posix::descriptor_base::wait_read,
+                       [this, i](const boost::system::error_code& ec) {
+                         sockets_[i]->reading = false;
+                         if (ec) return;
+                         OnReadable(i);
+                       });
+  }
+
+  void ResumeReads() {
+    reads_paused_.store(false);
+    for (size_t i = 0; i < sockets_.size(); ++i) StartRead(i);
+  }
+
+  void OnReadable(size_t i) {
+    Socket& s = *sockets_[i];
+    for (int b = 0; b < kReceiveBatchesPerWakeup; ++b) {
+      Result<size_t> n = s.udp->Receive(batch_);
+      receive_calls_.fetch_add(1, std::memory_order_relaxed);
+      if (!n.ok()) {
+        RAIN_LOG(kWarn, "tm-driver", n.status().ToString());
+        break;
+      }
+      if (*n == 0) break;
+      Instant now = MonotonicClock::now();
+      for (size_t k = 0; k < *n; ++k) {
+        if (options_.receive_drop_probability > 0 &&
+            drop_rng_.Chance(options_.receive_drop_probability)) {
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        received_.fetch_add(1, std::memory_order_relaxed);
+        tm_->HandleDatagram(now, s.local, driver_internal::FromSocketAddress(batch_.from(k)),
+                            batch_.bytes(k));
+      }
+      Pump(now);
+      if (*n < ReceiveBatch::kBatchMax) break;
+    }
+    StartRead(i);
+  }
+
+  Socket* SocketFor(const Address& local) {
+    for (auto& s : sockets_) {
+      if (s->local == local) return s.get();
+    }
+    // A core asking to send from an address we did not bind is a bug in the core or the config.
+    return nullptr;
+  }
+
+  void Enqueue(Transmit t) {
+    Socket* s = SocketFor(t.local);
+    if (s == nullptr) {
+      RAIN_LOG(kError, "tm-driver", "transmit from unbound address " + t.local.ToString());
+      return;
+    }
+    driver_internal::SocketAddress to = driver_internal::ToSocketAddress(t.remote);
+    size_t seg = t.segment_bytes == 0 ? t.bytes.size() : t.segment_bytes;
+    if (seg >= t.bytes.size()) {
+      s->pending.push_back(OutgoingDatagram{to, std::move(t.bytes)});
+    } else {
+      // A GSO batch: sent as separate datagrams through sendmmsg (docs/transport-driver.md
+      // explains why UDP_SEGMENT is not used).
+      for (size_t off = 0; off < t.bytes.size(); off += seg) {
+        size_t n = std::min(seg, t.bytes.size() - off);
+        s->pending.push_back(
+            OutgoingDatagram{to, {t.bytes.begin() + off, t.bytes.begin() + off + n}});
+      }
+    }
+    if (s->pending.size() >= kSendBatch && !s->write_waiting) Flush(*s);
+  }
+
+  void Flush(Socket& s) {
+    if (s.pending.empty() || s.write_waiting) return;
+    Result<size_t> n = s.udp->Send(s.pending);
+    send_calls_.fetch_add(1, std::memory_order_relaxed);
+    if (!n.ok()) {
+      RAIN_LOG(kWarn, "tm-driver", n.status().ToString());
+      s.pending.clear();
+      return;
+    }
+    sent_.fetch_add(*n, std::memory_order_relaxed);
+    send_errors_.store(s.udp->send_errors(), std::memory_order_relaxed);
+    s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<ptrdiff_t>(*n));
+    if (!s.pending.empty()) {
+      // The kernel buffer is full: wait until the socket is writable, then pump again.
+      s.write_waiting = true;
+      s.desc->async_wait(asio::posix::descriptor_base::wait_write,
+                         [this, sp = &s](const boost::system::error_code& ec) {
+                           sp->write_waiting = false;
+                           if (ec) return;
+                           Flush(*sp);
+                           Pump(MonotonicClock::now());
+                         });
+    }
+  }
+
+  bool WriteBlocked() const {
+    for (const auto& s : sockets_) {
+      if (s->pending.size() >= options_.pending_datagrams_max) return true;
+    }
+    return false;
+  }
+
+  void Deliver(Instant now, Event e) {
+    if (handler_) {
+      handler_(*tm_, now, std::move(e));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(ev_mu_);
+      events_.push_back(std::move(e));
+      if (events_.size() >= options_.event_queue_max) reads_paused_.store(true);
+    }
+    ev_cv_.notify_one();
+  }
+
+  // Drains the core's outputs: events to the owner, transmits to the sockets; re-arms the timer.
+  void Pump(Instant now) {
+    for (int round = 0; round < kPumpRoundsMax; ++round) {
+      bool progress = false;
+      while (std::optional<Event> e = tm_->PollEvent()) {
+        Deliver(now, std::move(*e));
+        progress = true;
+      }
+      while (!WriteBlocked()) {
+        std::optional<Transmit> t = tm_->PollTransmit(now);
+        if (!t) break;
+        Enqueue(std::move(*t));
+        progress = true;
+      }
+      for (auto& s : sockets_) Flush(*s);
+      if (!progress) break;
+      if (round + 1 == kPumpRoundsMax) {
+        // Still producing: let sockets and timers run, then continue.
+        asio::post(io_, [this] { Pump(MonotonicClock::now()); });
+      }
+    }
+    ArmTimer();
+  }
+
+  void ArmTimer() {
+    std::optional<Instant> d = tm_->PollDeadline();
+    if (d == armed_) return;
+    armed_ = d;
+    if (!d) {
+      timer_.cancel();
+      return;
+    }
+    timer_.expires_at(ToSteady(*d));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // re-armed or cancelled
+      armed_.reset();
+      Instant now = MonotonicClock::now();
+      tm_->HandleTimeout(now);
+      Pump(now);
+    });
+  }
+
+  DriverOptions options_;
+  EventHandler handler_;
+  std::optional<Transport> tm_;  // set by Open
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::steady_timer timer_;
+  std::optional<Instant> armed_;
+  std::vector<std::unique_ptr<Socket>> sockets_;
+  std::vector<Address> bound_;
+  ReceiveBatch batch_;
+  Rng drop_rng_;
+  std::thread thread_;
+
+  std::mutex mu_;  // guards commands_, wake_posted_, stopped_
+  std::condition_variable cv_room_;
+  std::deque<std::function<void(Transport&, Instant)>> commands_;
+  bool wake_posted_ = false;
+  bool stopped_ = false;
+
+  std::mutex ev_mu_;  // guards events_
+  std::condition_variable ev_cv_;
+  std::deque<Event> events_;
+  std::atomic<bool> reads_paused_{false};
+
+  std::atomic<uint64_t> received_{0}, sent_{0}, dropped_{0}, receive_calls_{0}, send_calls_{0},
+      send_errors_{0}, wakeups_{0};
+};
+
+Result<std::unique_ptr<TransportDriver>> TransportDriver::Start(DriverOptions options,
+                                                                EventHandler handler) {
+  if (options.transport.local_addresses.empty()) {
+    return InvalidArgumentError("DriverOptions: no local address");
+  }
+  // Validate before any socket is opened, so a bad option is InvalidArgument, not IoError.
+  RAIN_RETURN_IF_ERROR(Transport::Create(options.transport).status());
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  RAIN_RETURN_IF_ERROR(impl->Open());
+  impl->StartThread();
+  return std::unique_ptr<TransportDriver>(new TransportDriver(std::move(impl)));
+}
+
+TransportDriver::TransportDriver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TransportDriver::~TransportDriver() = default;
+
+const std::vector<Address>& TransportDriver::LocalAddresses() const { return impl_->bound(); }
+
+Status TransportDriver::Post(std::function<void(Transport&, Instant)> fn, Duration wait) {
+  return impl_->Post(std::move(fn), wait);
+}
+
+Status TransportDriver::Run(std::function<Status(Transport&, Instant)> fn, Duration wait) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = promise->get_future();
+  RAIN_RETURN_IF_ERROR(impl_->Post(
+      [fn = std::move(fn), promise](Transport& t, Instant now) { promise->set_value(fn(t, now)); },
+      wait));
+  if (result.wait_for(wait) != std::future_status::ready) {
+    return DeadlineExceededError("driver did not run the command in time");
+  }
+  return result.get();
+}
+
+Result<MessageId> TransportDriver::SendReliable(NodeId to, ChannelId channel,
+                                                std::vector<uint8_t> bytes, Strategy strategy) {
+  auto promise = std::make_shared<std::promise<Result<MessageId>>>();
+  std::future<Result<MessageId>> result = promise->get_future();
+  auto payload = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+  RAIN_RETURN_IF_ERROR(impl_->Post(
+      [=](Transport& t, Instant now) {
+        promise->set_value(t.SendReliable(now, to, channel, std::move(*payload), strategy));
+      },
+      std::chrono::seconds(10)));
+  return result.get();
+}
+
+std::optional<Event> TransportDriver::WaitEvent(Duration timeout) {
+  return impl_->WaitEvent(timeout);
+}
+
+Result<TransportStats> TransportDriver::Stats() {
+  auto stats = std::make_shared<TransportStats>();
+  RAIN_RETURN_IF_ERROR(Run([stats](Transport& t, Instant) {
+    *stats = t.stats();
+    return Status::Ok();
+  }));
+  return *stats;
+}
+
+DriverStats TransportDriver::driver_stats() const { return impl_->stats(); }
+
+}  // namespace rain::comm
