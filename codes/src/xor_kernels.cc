@@ -40,8 +40,7 @@ void XorScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
 
 constexpr internal::XorKernels kScalarKernels = {&XorGenScalar, &XorAccScalar};
 constexpr internal::XorKernels kAvx2Kernels = {&internal::XorGenAvx2, &internal::XorAccAvx2};
-constexpr internal::XorKernels kAvx512Kernels = {&internal::XorGenAvx512,
-                                                 &internal::XorAccAvx512};
+constexpr internal::XorKernels kAvx512Kernels = {&internal::XorGenAvx512, &internal::XorAccAvx512};
 
 const internal::XorKernels* KernelsFor(IsaPath path) {
   switch (path) {
@@ -62,7 +61,8 @@ std::atomic<const internal::XorKernels*> active_kernels{nullptr};
 // Picks the path on first use; later calls only load the pointer.
 const internal::XorKernels* Kernels() {
   const internal::XorKernels* k = active_kernels.load(std::memory_order_acquire);
-  if (k != nullptr) [[likely]] return k;
+  if (k != nullptr) [[likely]]
+    return k;
   static const internal::XorKernels* const initial = [] {
     std::string warning;
     IsaPath path = internal::ChoosePath(std::getenv("RAIN_CODES_ISA"), &warning);
