@@ -93,8 +93,8 @@ using Frame = std::variant<AckFrame, DataFrame, DatagramFrame, PingFrame, PongFr
 inline constexpr size_t kDataFrameHeaderBytes = 1 + 2 + 8 + 4 + 8 + 4 + 8 + 4 + 4 + 4;  // 47
 inline constexpr size_t kDatagramFrameHeaderBytes = 1 + 2 + 8 + 4;                      // 15
 inline constexpr size_t kPingFrameBytes = 1 + 8 + 4;                                    // 13
-inline constexpr size_t kAckFrameFixedBytes = 1 + 4 + 8 + 8 + 2;                        // 23
-inline constexpr size_t kAckRangeBytes = 8;                                             // gap,len
+inline constexpr size_t kAckFrameFixedBytes = 1 + 4 + 8 + 8 + 2 + 4;  // 27, with the first range
+inline constexpr size_t kAckRangeBytes = 8;                           // gap,len
 static_assert(kDataFrameHeaderBytes == 47);
 
 void EncodeHeader(Writer& w, const PacketHeader& h);

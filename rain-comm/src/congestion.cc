@@ -1,0 +1,88 @@
+#include "congestion.h"
+
+#include <algorithm>
+
+namespace rain::comm {
+
+void RttEstimator::OnSample(Duration rtt) {
+  if (rtt <= Duration{0}) rtt = Duration{1};
+  latest_ = rtt;
+  if (!has_sample_) {
+    has_sample_ = true;
+    srtt_ = rtt;
+    rttvar_ = rtt / 2;
+    min_rtt_ = rtt;
+    return;
+  }
+  min_rtt_ = std::min(min_rtt_, rtt);
+  const Duration err = srtt_ > rtt ? srtt_ - rtt : rtt - srtt_;
+  rttvar_ = (3 * rttvar_ + err) / 4;
+  srtt_ = (7 * srtt_ + rtt) / 8;
+}
+
+Duration RttEstimator::Rto() const {
+  if (!has_sample_) return options_->rto_initial;
+  return std::clamp(srtt_ + 4 * rttvar_, options_->rto_min, options_->rto_max);
+}
+
+CongestionController::CongestionController(const TransportOptions& options, uint32_t packet_bytes)
+    : options_(&options),
+      packet_bytes_(packet_bytes),
+      cwnd_(std::min<uint64_t>(uint64_t{options.cwnd_initial_packets} * packet_bytes,
+                               options.cwnd_bytes_max)),
+      ssthresh_(options.cwnd_bytes_max),
+      cwnd_min_(uint64_t{options.cwnd_min_packets} * packet_bytes) {}
+
+void CongestionController::NewRound(Instant now, const RttEstimator& rtt) {
+  const Duration round = rtt.has_sample() ? rtt.srtt() : options_->rto_initial;
+  if (now - round_start_ >= round) {
+    round_start_ = now;
+    round_acked_ = 0;
+    round_lost_ = 0;
+  }
+}
+
+void CongestionController::OnAcked(uint64_t bytes, Instant now, const RttEstimator& rtt) {
+  NewRound(now, rtt);
+  ++round_acked_;
+  if (cwnd_ < ssthresh_) {
+    cwnd_ += bytes;  // slow start
+  } else {
+    cwnd_ += std::max<uint64_t>(1, packet_bytes_ * bytes / cwnd_);  // one packet per round trip
+  }
+  cwnd_ = std::min(cwnd_, options_->cwnd_bytes_max);
+}
+
+void CongestionController::OnLost(uint64_t /*bytes*/, Instant sent, Instant now,
+                                  const RttEstimator& rtt) {
+  NewRound(now, rtt);
+  ++round_lost_;
+  if (sent < recovery_start_) return;  // this loss event was handled
+  const uint64_t round_packets = round_acked_ + round_lost_;
+  const bool many_lost =
+      round_packets >= 4 &&
+      static_cast<double>(round_lost_) > options_->loss_fraction_congestion * round_packets;
+  bool queueing = false;
+  if (rtt.has_sample()) {
+    const Duration excess = rtt.latest() - rtt.min_rtt();
+    const auto threshold = std::max<Duration>(
+        std::chrono::duration_cast<Duration>(rtt.min_rtt() * options_->rtt_inflation_congestion),
+        std::chrono::milliseconds(1));
+    queueing = excess > threshold;
+  }
+  ssthresh_ = std::min(ssthresh_, cwnd_);  // leave slow start on any loss
+  if (many_lost || queueing) {
+    cwnd_ = std::max<uint64_t>(cwnd_min_, static_cast<uint64_t>(static_cast<double>(cwnd_) *
+                                                                options_->cwnd_decrease_factor));
+    ssthresh_ = cwnd_;
+    recovery_start_ = now;
+  }
+}
+
+void CongestionController::OnRto(Instant now) {
+  ssthresh_ = std::max(cwnd_min_, cwnd_ / 2);
+  cwnd_ = cwnd_min_;
+  recovery_start_ = now;
+}
+
+}  // namespace rain::comm

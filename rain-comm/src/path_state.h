@@ -1,0 +1,60 @@
+// PathState: everything the TM keeps per path (local address → remote address) of a peer: the
+// link monitor (RAINCORE.md §2), the RTT estimate, the congestion window, bytes in flight, the
+// retransmission timer with its backoff, and the ping timer.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "congestion.h"
+#include "link_monitor.h"
+#include "rain/comm/address.h"
+#include "rain/comm/options.h"
+#include "rain/core/time.h"
+
+namespace rain::comm {
+
+// Hard cap on paths per peer (TransportOptions::paths_per_peer_max must not exceed it): the
+// per-fragment transmission counters are a fixed array.
+inline constexpr uint32_t kPathsHardMax = 16;
+
+struct PathState {
+  PathState(const TransportOptions& options, Path p, uint32_t packet_bytes_in)
+      : path(p),
+        packet_bytes(packet_bytes_in),
+        monitor(options),
+        rtt(options),
+        cc(options, packet_bytes_in) {}
+
+  Path path;
+  uint32_t packet_bytes;  // UDP payload bytes per datagram on this path
+  LinkMonitor monitor;
+  RttEstimator rtt;
+  CongestionController cc;
+
+  uint64_t bytes_in_flight = 0;  // data packets sent, neither acked nor declared lost
+  uint64_t packets_sent = 0;     // data packets ever sent on the path (their path_seq)
+  uint64_t largest_acked_path_seq = 0;
+  bool any_acked = false;
+
+  bool rto_running = false;
+  Instant rto_armed{};
+  uint32_t rto_backoff = 0;  // consecutive RTO expirations without an ack or pong since
+
+  Instant next_ping{};  // epoch: ping at once
+
+  // A path is suspect after an RTO until it proves alive (an ack or a pong): the sequential
+  // strategy tries it after the healthy paths.
+  bool suspect() const { return rto_backoff > 0; }
+
+  Duration RtoWithBackoff(const TransportOptions& options) const {
+    Duration rto = rtt.Rto();
+    for (uint32_t i = 0; i < rto_backoff && rto < options.rto_max; ++i) rto *= 2;
+    return std::min(rto, options.rto_max);
+  }
+  Instant RtoDeadline(const TransportOptions& options) const {
+    return rto_armed + RtoWithBackoff(options);
+  }
+};
+
+}  // namespace rain::comm
