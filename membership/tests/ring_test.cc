@@ -1,0 +1,209 @@
+// Ring membership behaviours: formation, removal on a failed token pass, token loss and 911,
+// joins, partitions, merges, primary views. Each test drives tests/harness.h.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace rain::membership::testing {
+namespace {
+
+NodeId N(uint32_t i) { return NodeId{i}; }
+
+#define EXPECT_CLEAN(c) EXPECT_TRUE((c).violations().empty()) << (c).Report()
+
+TEST(Ring, NodesStartingTogetherFormOnePrimaryView) {
+  Cluster c(SimConfig{.nodes = 5, .seed = 1});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  auto v = c.CurrentView(N(1));
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->primary);
+  EXPECT_EQ(v->members.size(), 5u);
+  c.RunFor(1s);
+  EXPECT_TRUE(c.Converged());
+  EXPECT_EQ(c.Views(N(1)).size(), 1u) << "an idle ring must not change views";
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, SingleNodeClusterIsPrimaryAlone) {
+  Cluster c(SimConfig{.nodes = 1, .seed = 2});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 1s)) << c.Report();
+  EXPECT_TRUE(c.CurrentView(N(1))->primary);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, NodeThatCannotPassTokenRemovesSuccessor) {
+  Cluster c(SimConfig{.nodes = 4, .seed = 3});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  Instant crash_at = c.now();
+  c.Crash(N(3));
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn({N(1), N(2), N(4)}); }, 2s)) << c.Report();
+  auto v = c.CurrentView(N(2));
+  EXPECT_TRUE(v->primary);
+  EXPECT_EQ(v->members.size(), 3u);
+  // The removal was by the failed pass, not by a 911: one idle rotation + the TM's failure
+  // delay + three rounds, well under the token-loss timeout.
+  EXPECT_LT(c.now() - crash_at, 100ms);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, LostTokenIsRegeneratedThrough911) {
+  Cluster c(SimConfig{.nodes = 5, .seed = 4});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  ViewId before = c.CurrentView(N(1))->id;
+  // Drop the token in flight (the TM reports a failure the sender treats as a removal), and
+  // block the removal too: the holder's removal token is also dropped.
+  for (NodeId n : c.ids()) c.DropNextTokenFrom(n);
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged() && c.CurrentView(N(1))->id != before; }, 3s))
+      << c.Report();
+  EXPECT_EQ(c.CurrentView(N(1))->members.size(), 5u);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, CrashOfTheTokenHolderIsDetectedByTokenLoss) {
+  Cluster c(SimConfig{.nodes = 5, .seed = 5});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  // Crash whoever holds the token right now (idle: the token is held most of the time).
+  NodeId holder = kNoNode;
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        for (NodeId n : c.ids()) {
+          if (c.gcm(n).state() == NodeState::kAgreement && c.gcm(n).PollDeadline() &&
+              *c.gcm(n).PollDeadline() - c.now() <= c.gcm(n).parameters().idle_token_hold &&
+              *c.gcm(n).PollDeadline() > c.now()) {
+            holder = n;
+            return true;
+          }
+        }
+        return false;
+      },
+      1s));
+  c.Crash(holder);
+  std::vector<NodeId> rest;
+  for (NodeId n : c.ids()) {
+    if (n != holder) rest.push_back(n);
+  }
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn(rest); }, 2s)) << c.Report();
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, RestartedNodeJoinsThrough911) {
+  Cluster c(SimConfig{.nodes = 4, .seed = 6});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Crash(N(2));
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn({N(1), N(3), N(4)}); }, 2s)) << c.Report();
+  c.Restart(N(2));
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  EXPECT_EQ(c.CurrentView(N(1))->members.size(), 4u);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, MinorityPartitionIsNonPrimaryAndMergesWhenHealed) {
+  Cluster c(SimConfig{.nodes = 5, .seed = 7});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Partition({{N(1), N(2), N(3)}, {N(4), N(5)}});
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        return c.ConvergedOn({N(1), N(2), N(3)}) && c.ConvergedOn({N(4), N(5)});
+      },
+      3s))
+      << c.Report();
+  EXPECT_TRUE(c.CurrentView(N(1))->primary);
+  EXPECT_FALSE(c.CurrentView(N(4))->primary);
+  c.HealAll();
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 3s)) << c.Report();
+  EXPECT_TRUE(c.CurrentView(N(5))->primary);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, EvenSplitLeavesNoPrimary) {
+  Cluster c(SimConfig{.nodes = 4, .seed = 8});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Partition({{N(1), N(2)}, {N(3), N(4)}});
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        return c.ConvergedOn({N(1), N(2)}) && c.ConvergedOn({N(3), N(4)});
+      },
+      3s))
+      << c.Report();
+  EXPECT_FALSE(c.CurrentView(N(1))->primary);
+  EXPECT_FALSE(c.CurrentView(N(3))->primary);
+  c.HealAll();
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 3s)) << c.Report();
+  EXPECT_TRUE(c.CurrentView(N(1))->primary);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, IsolatedNodeFormsNonPrimarySingletonAndRejoins) {
+  Cluster c(SimConfig{.nodes = 3, .seed = 9});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Isolate(N(3));
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        return c.ConvergedOn({N(1), N(2)}) && c.ConvergedOn({N(3)});
+      },
+      3s))
+      << c.Report();
+  EXPECT_TRUE(c.CurrentView(N(1))->primary);
+  EXPECT_FALSE(c.CurrentView(N(3))->primary);
+  c.HealAll();
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 3s)) << c.Report();
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, AsymmetricLinkFailureEndsInConsistentViews) {
+  Cluster c(SimConfig{.nodes = 5, .seed = 10});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Block(N(2), N(3));  // 2 cannot reach 3; 3 still reaches 2
+  c.RunFor(2s);
+  c.HealAll();
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 3s)) << c.Report();
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, PausedNodeIsRemovedAndRejoins) {
+  Cluster c(SimConfig{.nodes = 4, .seed = 11});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Pause(N(2), 400ms);
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn({N(1), N(3), N(4)}); }, 400ms)) << c.Report();
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 3s)) << c.Report();
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, ShortPauseBelowTheTransportTimeoutCausesNoViewChange) {
+  Cluster c(SimConfig{.nodes = 4, .seed = 12});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  ViewId before = c.CurrentView(N(1))->id;
+  c.Pause(N(2), 20ms);  // below tm_fail_delay (30 ms): no false failure
+  c.RunFor(1s);
+  EXPECT_EQ(c.CurrentView(N(1))->id, before);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, ViewIdsAgreeAndIncreaseAcrossManyChanges) {
+  Cluster c(SimConfig{.nodes = 6, .seed = 13});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  for (uint32_t i = 1; i <= 6; ++i) {
+    c.Crash(N(i));
+    c.RunFor(300ms);
+    c.Restart(N(i));
+    ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 3s)) << c.Report();
+  }
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, MajorityCrashLeavesNonPrimarySurvivors) {
+  Cluster c(SimConfig{.nodes = 5, .seed = 14});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Crash(N(1));
+  c.Crash(N(2));
+  c.Crash(N(3));
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn({N(4), N(5)}); }, 3s)) << c.Report();
+  EXPECT_FALSE(c.CurrentView(N(4))->primary);
+  c.Restart(N(1));
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 3s)) << c.Report();
+  EXPECT_TRUE(c.CurrentView(N(4))->primary);
+  EXPECT_CLEAN(c);
+}
+
+}  // namespace
+}  // namespace rain::membership::testing
