@@ -3,6 +3,13 @@
 #include <algorithm>
 
 namespace rain::comm {
+namespace {
+
+// The loss fraction of a round is judged only over this many packets: at small windows one or
+// two random losses would look like a burst.
+constexpr uint64_t kRoundPacketsMin = 20;
+
+}  // namespace
 
 void RttEstimator::OnSample(Duration rtt) {
   if (rtt <= Duration{0}) rtt = Duration{1};
@@ -60,7 +67,7 @@ void CongestionController::OnLost(uint64_t /*bytes*/, Instant sent, Instant now,
   if (sent < recovery_start_) return;  // this loss event was handled
   const uint64_t round_packets = round_acked_ + round_lost_;
   const bool many_lost =
-      round_packets >= 4 &&
+      round_packets >= kRoundPacketsMin &&
       static_cast<double>(round_lost_) > options_->loss_fraction_congestion * round_packets;
   bool queueing = false;
   if (rtt.has_sample()) {
@@ -70,7 +77,6 @@ void CongestionController::OnLost(uint64_t /*bytes*/, Instant sent, Instant now,
         std::chrono::milliseconds(1));
     queueing = excess > threshold;
   }
-  ssthresh_ = std::min(ssthresh_, cwnd_);  // leave slow start on any loss
   if (many_lost || queueing) {
     cwnd_ = std::max<uint64_t>(cwnd_min_, static_cast<uint64_t>(static_cast<double>(cwnd_) *
                                                                 options_->cwnd_decrease_factor));
@@ -79,9 +85,9 @@ void CongestionController::OnLost(uint64_t /*bytes*/, Instant sent, Instant now,
   }
 }
 
-void CongestionController::OnRto(Instant now) {
+void CongestionController::OnRto(Instant now, bool consecutive) {
   ssthresh_ = std::max(cwnd_min_, cwnd_ / 2);
-  cwnd_ = cwnd_min_;
+  cwnd_ = consecutive ? cwnd_min_ : ssthresh_;
   recovery_start_ = now;
 }
 

@@ -9,9 +9,10 @@
 // sliding window): a loss shrinks the window only when it looks like congestion — queueing delay
 // (latest RTT above the minimum by rtt_inflation_congestion·min and by at least 1 ms) or more than
 // loss_fraction_congestion of the round's packets lost — and then by cwnd_decrease_factor, once
-// per round trip; any other loss only ends slow start. So random loss (a lossy link) does not
-// collapse the window, while a filling queue or a burst of drops does. An RTO (nothing acked for
-// a whole RTO) falls back to the minimum window.
+// per round trip (which also ends slow start); other losses change nothing. So random loss (a
+// lossy link) does not collapse the window, while a filling queue or a burst of drops does. A
+// first RTO halves the window (a tail loss on a live path); consecutive RTOs (a dead path) fall
+// back to the minimum window.
 #pragma once
 
 #include <cstdint>
@@ -56,7 +57,8 @@ class CongestionController {
   // `sent` is when the lost packet went out: losses of packets sent before the last reduction
   // belong to the same event.
   void OnLost(uint64_t bytes, Instant sent, Instant now, const RttEstimator& rtt);
-  void OnRto(Instant now);
+  // The path's RTO expired; `consecutive` when the previous one did too without an ack between.
+  void OnRto(Instant now, bool consecutive);
 
  private:
   void NewRound(Instant now, const RttEstimator& rtt);

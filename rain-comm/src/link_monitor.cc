@@ -35,13 +35,13 @@ bool LinkMonitor::Evaluate() {
     good_ = 0;
     return true;
   }
-  if (transitions_local_ > transitions_remote_) return false;  // leading by one: wait
-  if (up() && missed_ >= options_->link_down_pings_missed) {
+  if (up() && missed_ >= options_->link_down_pings_missed &&
+      transitions_local_ <= transitions_remote_ + 1) {
     ++transitions_local_;
     good_ = 0;
     return true;
   }
-  if (!up() && good_ >= options_->link_up_pings_good) {
+  if (!up() && good_ >= options_->link_up_pings_good && transitions_local_ <= transitions_remote_) {
     ++transitions_local_;
     missed_ = 0;
     return true;

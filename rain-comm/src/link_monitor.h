@@ -4,17 +4,22 @@
 //
 // Each end counts the transitions it committed, t_local (deviation from the notes' parity: t
 // starts at 0 = DOWN, so odd = UP, even = DOWN — a link is down until proven up), and sends it in
-// every ping and pong; t_remote is the largest count heard from the peer. The design rule: a side
-// commits a transition only while t_local ≤ t_remote, so it leads the peer by at most one and
-// both ends' histories are the same sequence (down, up, down, ...) up to that slack.
+// every ping and pong; t_remote is the largest count heard from the peer. Both ends' histories
+// are the same sequence (down, up, down, ...) because the parity fixes each transition; the rule
+// bounds how far one end may run ahead: UP only while t_local ≤ t_remote (not ahead), DOWN while
+// t_local ≤ t_remote + 1. Deviation from the notes' "lead by at most one" (RAINCORE.md §2): the
+// slack is two, and only a DOWN may be the second step. With slack one a side that committed UP
+// just before the path died could never commit DOWN (it cannot hear the peer catch up) and
+// would report a dead path up until it healed; here an UP state always leads by ≤ 1, so a dead
+// path is always declared down, and a side can be held back only in the DOWN state, which is
+// right while it cannot hear the peer.
 //   - DOWN after link_down_pings_missed consecutive pings without a pong (while up);
 //   - UP after link_up_pings_good consecutive answered pings (while down);
 //   - catch-up: when t_remote > t_local the peer committed a transition we have not: adopt it
 //     (we heard from the peer, so the path carries packets at least one way).
 // A ping counts as answered when the pong for it arrives before the next ping is due.
-// Known limitation (inherent to the slack-one rule): a side that leads by one cannot commit
-// again until it hears the peer, so if the path dies exactly while one side leads, that side
-// keeps its state until the path returns. Message failover does not depend on link state.
+// When the path heals, the side behind catches up through the transitions it missed (e.g. UP
+// then DOWN within one ping) so both report the same history.
 #pragma once
 
 #include <cstdint>

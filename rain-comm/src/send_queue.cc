@@ -76,18 +76,23 @@ bool SendQueue::FlowAllows(uint64_t message_seq, const OutMessage& m, const Frag
 }
 
 bool SendQueue::Exhausted(const Fragment& f, const std::vector<PathState>& paths) const {
+  if (f.transmissions >=
+      kTransmissionsFactor * options_->transmissions_per_path_max * paths.size()) {
+    return true;
+  }
   for (size_t p = 0; p < paths.size(); ++p) {
-    if (f.transmissions[p] < options_->transmissions_per_path_max) return false;
+    if (f.timeouts[p] < options_->transmissions_per_path_max) return false;
   }
   return true;
 }
 
 int SendQueue::ChoosePath(const Fragment& f, const std::vector<PathState>& paths) const {
   // Order: up and healthy, then up but suspect (an RTO fired), then down; config order within.
+  if (Exhausted(f, paths)) return -1;
   int best = -1;
   int best_rank = 99;
   for (size_t p = 0; p < paths.size(); ++p) {
-    if (f.transmissions[p] >= options_->transmissions_per_path_max) continue;
+    if (f.timeouts[p] >= options_->transmissions_per_path_max) continue;
     const int rank = paths[p].monitor.up() ? (paths[p].suspect() ? 1 : 0) : 2;
     if (rank < best_rank) {
       best_rank = rank;
@@ -158,7 +163,7 @@ std::optional<PacketPlan> SendQueue::Plan(std::vector<PathState>& paths, Transpo
         Finish(c->ref.message_seq, SendOutcome::kFailed, stats);
         continue;
       }
-    } else if (f.transmissions[path] >= options_->transmissions_per_path_max) {
+    } else if (f.timeouts[path] >= options_->transmissions_per_path_max) {
       Consume(*c);
       continue;
     }
@@ -184,14 +189,13 @@ std::optional<PacketPlan> SendQueue::Plan(std::vector<PathState>& paths, Transpo
     RAIN_CHECK(frame_bytes <= room, "fragment larger than the packet");
     Consume(*c);
     room -= frame_bytes;
-    f.transmissions[path]++;
+    if (f.transmissions < UINT16_MAX) f.transmissions++;
     f.state = FragmentState::kInFlight;
     f.in_flight++;
     if (c->source == Candidate::Source::kRetransmit) ++stats.packets_retransmitted;
     if (m.strategy == Strategy::kParallel && c->source != Candidate::Source::kCopy) {
       for (size_t q = 0; q < paths.size(); ++q) {
-        if (static_cast<int>(q) != path &&
-            f.transmissions[q] < options_->transmissions_per_path_max) {
+        if (static_cast<int>(q) != path && f.timeouts[q] < options_->transmissions_per_path_max) {
           copies_.push_back(Candidate{Candidate::Source::kCopy, c->ref, static_cast<int>(q)});
         }
       }
@@ -305,6 +309,7 @@ void SendQueue::OnPacketLost(const SentPacket& p, Instant now, std::vector<PathS
     if (it == messages_.end()) continue;
     Fragment& f = it->second.fragments[ref.index];
     if (f.in_flight > 0) f.in_flight--;
+    if (by_rto && p.path < kPathsHardMax && f.timeouts[p.path] < UINT8_MAX) f.timeouts[p.path]++;
     if (f.state != FragmentState::kInFlight || f.in_flight > 0) continue;
     if (Exhausted(f, paths)) {
       Finish(ref.message_seq, SendOutcome::kFailed, stats);
@@ -352,7 +357,7 @@ void SendQueue::OnRtoExpired(uint32_t path, Instant now, std::vector<PathState>&
                              TransportStats& stats) {
   PathState& ps = paths[path];
   ++stats.rto_expirations;
-  ps.cc.OnRto(now);
+  ps.cc.OnRto(now, /*consecutive=*/ps.rto_backoff > 0);
   ps.rto_backoff = std::min<uint32_t>(ps.rto_backoff + 1, 30);
   ps.rto_running = false;
   for (auto it = sent_.begin(); it != sent_.end();) {

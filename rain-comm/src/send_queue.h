@@ -10,7 +10,8 @@
 // packet number (as QUIC), so acks are unambiguous and RTT samples clean. Loss: a packet is lost
 // when reorder_threshold_packets later packets on its path were acked, or 9/8·RTT after a later
 // one was, or when its path's RTO expires. A lost fragment is resent on the next path the
-// strategy allows; when it has used transmissions_per_path_max on every path its message fails.
+// strategy allows; when transmissions_per_path_max of its transmissions on every path ended in
+// that path's RTO (or it was sent kTransmissionsFactor times as often in all) its message fails.
 // Each message ends in exactly one SendCompleted (collected in completed()).
 #pragma once
 
@@ -31,14 +32,21 @@
 
 namespace rain::comm {
 
+// A fragment lost this many times transmissions_per_path_max × paths, even with its paths alive
+// (acks for other packets keep coming), fails its message: a black hole for that packet.
+inline constexpr uint32_t kTransmissionsFactor = 8;
+
 enum class FragmentState : uint8_t { kUnsent, kInFlight, kQueued, kAcked };
 
 struct Fragment {
   uint32_t offset = 0;
   uint32_t bytes = 0;
   FragmentState state = FragmentState::kUnsent;
-  uint8_t in_flight = 0;  // packets carrying it that are neither acked nor lost
-  std::array<uint8_t, kPathsHardMax> transmissions{};
+  uint8_t in_flight = 0;       // packets carrying it that are neither acked nor lost
+  uint16_t transmissions = 0;  // on all paths
+  // Transmissions per path that ended in that path's RTO (nothing acked on the path for a whole
+  // RTO). Losses found by reordering or time thresholds prove the path alive and do not count.
+  std::array<uint8_t, kPathsHardMax> timeouts{};
 };
 
 struct OutMessage {

@@ -520,14 +520,20 @@ TEST(Transport, LaterMessagesPassAFailedOne) {
 TEST(Transport, RandomLossKeepsTheWindowOpen) {
   auto transfer_time = [](double loss) {
     Network net({.seed = 19});
+    net.latency = 1ms;
     Handshake(net);
     net.loss = loss;
-    net.latency = 1ms;
     const Instant start = net.now();
     for (int i = 0; i < 32; ++i) {
       EXPECT_TRUE(net.node(1).SendReliable(net.now(), kN2, kCh1, Pattern(128 * 1024, i)).ok());
     }
     EXPECT_TRUE(net.RunUntil([&] { return Outcomes(net, 1).size() == 32; }, 600s));
+    const TransportStats& s = net.node(1).stats();
+    std::printf("loss %.2f: %.1f ms, %lu packets, %lu lost, %lu rto, %lu flow-blocked, cwnd %lu\n",
+                loss, (net.now() - start).count() / 1e6, (unsigned long)s.packets_sent,
+                (unsigned long)s.packets_lost, (unsigned long)s.rto_expirations,
+                (unsigned long)s.flow_control_blocked,
+                (unsigned long)net.node(1).Links(kN2)[0].cwnd_bytes);
     return net.now() - start;
   };
   const Duration clean = transfer_time(0);

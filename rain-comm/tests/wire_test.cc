@@ -145,20 +145,33 @@ TEST(LinkMonitor, CommitsOnlyWhileNotAhead) {
   EXPECT_TRUE(m.Evaluate());
   EXPECT_TRUE(m.up());
   EXPECT_EQ(m.transitions_local(), 1u);
-  // Pings now go unanswered, but we may not commit "down" until the peer reaches 1.
-  for (int i = 0; i < 5; ++i) m.OnPingDue(t);
-  EXPECT_FALSE(m.Evaluate());
-  EXPECT_TRUE(m.up());
-  m.OnRemoteTransitions(1);
+  // Pings now go unanswered: DOWN may be committed while leading by one (t = 2, lead 2).
+  for (int i = 0; i < 2; ++i) m.OnPingDue(t);
+  EXPECT_FALSE(m.Evaluate());  // only 1 missed so far (the first ping due judges nothing)
+  m.OnPingDue(t);
+  m.OnPingDue(t);
   EXPECT_TRUE(m.Evaluate());
   EXPECT_FALSE(m.up());
   EXPECT_EQ(m.transitions_local(), 2u);
-  // The peer moved ahead (it went down and up again... it can be at most one ahead): catch up.
-  m.OnRemoteTransitions(3);
-  EXPECT_TRUE(m.Evaluate());
-  EXPECT_TRUE(m.Evaluate());
-  EXPECT_EQ(m.transitions_local(), 3u);
+  // Pongs return, but UP waits until the peer has caught up (we lead by two).
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t id = m.OnPingDue(t);
+    ASSERT_TRUE(m.OnPong(id, 0, t).has_value());
+  }
   EXPECT_FALSE(m.Evaluate());
+  EXPECT_FALSE(m.up());
+  m.OnRemoteTransitions(2);
+  EXPECT_TRUE(m.Evaluate());
+  EXPECT_TRUE(m.up());
+  EXPECT_EQ(m.transitions_local(), 3u);
+  // The peer ran two ahead (UP then DOWN while we heard nothing): catch up through both.
+  LinkMonitor behind(o);
+  behind.OnRemoteTransitions(2);
+  EXPECT_TRUE(behind.Evaluate());
+  EXPECT_TRUE(behind.up());
+  EXPECT_TRUE(behind.Evaluate());
+  EXPECT_FALSE(behind.up());
+  EXPECT_FALSE(behind.Evaluate());
 }
 
 }  // namespace
