@@ -25,7 +25,10 @@ std::optional<Duration> LinkMonitor::OnPong(uint64_t ping_id, uint32_t remote_tr
 }
 
 void LinkMonitor::OnRemoteTransitions(uint32_t remote_transitions) {
-  transitions_remote_ = std::max(transitions_remote_, remote_transitions);
+  // The rules keep the peer at most two transitions ahead; more is a protocol violation (or a
+  // faulty peer) and is clamped, so one packet can never make us emit a flood of transitions.
+  const uint32_t most = transitions_local_ + 2;
+  transitions_remote_ = std::max(transitions_remote_, std::min(remote_transitions, most));
 }
 
 bool LinkMonitor::Evaluate() {
