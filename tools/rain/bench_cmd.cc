@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "rain/bench/codes_bench.h"
 #include "rain/bench/report.h"
+#include "rain/bench/transport_bench.h"
 
 namespace rain::cli {
 
@@ -54,6 +55,7 @@ void AddBenchCommand(CLI::App& app) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks, each against its baseline in one run");
   bench->require_subcommand(1);
   AddBenchCodes(*bench);
+  bench::AddTransportBenchCommand(*bench, &ExitStatus());
 }
 
 }  // namespace rain::cli

@@ -5,7 +5,7 @@
 #   tm_loopback_test.sh PATH/TO/tm_peer [messages per direction]
 set -euo pipefail
 peer=$1
-count=${2:-14}
+count=${2:-21}
 dir=$(mktemp -d /tmp/rain-tm-loopback.XXXXXX)
 pids=()
 cleanup() {

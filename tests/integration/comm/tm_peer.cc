@@ -67,9 +67,11 @@ struct Config {
   double drop = 0;
 };
 
-std::vector<uint8_t> Content(uint64_t seed, uint32_t node, uint64_t seq, size_t n) {
+// The bytes of message `seq` from `node`, computable at both ends (--seed only seeds the loss
+// injection, which differs per process).
+std::vector<uint8_t> Content(uint32_t node, uint64_t seq, size_t n) {
   std::vector<uint8_t> out(n);
-  Rng rng(seed * 1000003 + node * 7919 + seq);
+  Rng rng(node * 1000003ULL + seq);
   rng.Fill(out);
   return out;
 }
@@ -126,8 +128,8 @@ class Peer {
 
   std::vector<uint8_t> Payload(uint64_t seq) const {
     size_t n = SizeOf(seq);
-    if (n < kHeaderBytes) return Content(c_.seed, c_.node, seq, n);
-    std::vector<uint8_t> body = Content(c_.seed, c_.node, seq, n - kHeaderBytes);
+    if (n < kHeaderBytes) return Content(c_.node, seq, n);
+    std::vector<uint8_t> body = Content(c_.node, seq, n - kHeaderBytes);
     Writer w(n);
     w.U64(seq);
     w.U32(static_cast<uint32_t>(n));
@@ -241,7 +243,7 @@ class Peer {
     if (b.size() < kHeaderBytes) {
       // Too short to carry a header: it must be exactly the next expected message.
       seq = last_seq_ + 1;
-      if (b != Content(c_.seed, c_.peer_node, seq, b.size()) || SizeOf(seq) != b.size()) {
+      if (b != Content(c_.peer_node, seq, b.size()) || SizeOf(seq) != b.size()) {
         return Violation("short message (" + std::to_string(b.size()) + " B) is not seq " +
                          std::to_string(seq));
       }
