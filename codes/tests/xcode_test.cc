@@ -145,6 +145,44 @@ TEST_P(XorCodes, DecodeCellsRestoresWantedCellsAndWritesNoSurvivingColumn) {
   }
 }
 
+// Elements longer than the longest strip (16 KiB), with a ragged last strip: the schedules run
+// strip by strip and must join up.
+TEST_P(XorCodes, LargeElementsSpanSeveralStrips) {
+  const Code& code = *code_;
+  const size_t element_bytes = 3 * 16384 + 13;
+  const uint64_t seed = 900;
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  Rng rng(seed);
+  TestStripe original = EncodedRandomStripe(code, element_bytes, rng);
+  // Encoding agrees with single-byte encodes of the same data at a few offsets.
+  for (size_t offset : {size_t{0}, size_t{16384}, element_bytes - 1}) {
+    TestStripe one(code, 1);
+    for (int c = 0; c < code.columns(); ++c) {
+      for (int r = 0; r < code.rows(); ++r) *one.at({r, c}) = original.at({r, c})[offset];
+    }
+    code.Encode(one.view());
+    for (int c = 0; c < code.columns(); ++c) {
+      for (int r = 0; r < code.rows(); ++r) {
+        ASSERT_EQ(*one.at({r, c}), original.at({r, c})[offset]) << offset;
+      }
+    }
+  }
+  for (int trial = 0; trial < 4; ++trial) {
+    int a = static_cast<int>(rng.Below(code.columns()));
+    int b = (a + 1 + static_cast<int>(rng.Below(code.columns() - 1))) % code.columns();
+    std::vector<int> erased = {a, b};
+    TestStripe s(original);
+    FillErased(s, code, erased, rng);
+    if (trial == 0) {
+      const Cell wanted[] = {{code.rows() - 1, a}};
+      ASSERT_TRUE(code.DecodeCells(s.view(), erased, wanted).ok());
+      ASSERT_TRUE(s.SameElement(original, wanted[0]));
+    }
+    ASSERT_TRUE(code.Decode(s.view(), erased).ok());
+    ASSERT_EQ(s.columns, original.columns) << "erased " << a << "," << b;
+  }
+}
+
 TEST_P(XorCodes, ThreeErasuresAreDataLossAndTouchNothing) {
   const Code& code = *code_;
   Rng rng(300);
