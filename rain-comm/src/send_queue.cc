@@ -26,7 +26,7 @@ Status SendQueue::CanEnqueue(size_t bytes) const {
 
 void SendQueue::Enqueue(MessageId id, ChannelId channel,
                         std::shared_ptr<const std::vector<uint8_t>> data, Strategy strategy,
-                        uint64_t logical_time, uint32_t fragment_bytes) {
+                        uint64_t logical_time, uint32_t fragment_bytes, Instant now) {
   RAIN_CHECK(fragment_bytes > 0, "fragment size");
   const uint64_t seq = next_message_seq_++;
   OutMessage& m = messages_[seq];
@@ -39,6 +39,7 @@ void SendQueue::Enqueue(MessageId id, ChannelId channel,
   m.stream_offset = next_stream_offset_;
   m.logical_time = logical_time;
   m.strategy = strategy;
+  m.enqueued = now;
   const size_t size = data->size();
   m.data = std::move(data);
   const size_t count = size == 0 ? 1 : (size + fragment_bytes - 1) / fragment_bytes;
@@ -50,7 +51,7 @@ void SendQueue::Enqueue(MessageId id, ChannelId channel,
   }
   next_stream_offset_ += size;
   bytes_queued_ += size;
-  channel_pending_[ToInt(channel)].insert(m.channel_seq);
+  channel_pending_[ToInt(channel)][m.channel_seq] = seq;
 }
 
 bool SendQueue::HasUnsentOrQueued() const {
@@ -61,7 +62,7 @@ bool SendQueue::HasUnsentOrQueued() const {
 
 uint64_t SendQueue::ChannelLow(ChannelId channel) const {
   auto it = channel_pending_.find(ToInt(channel));
-  if (it != channel_pending_.end() && !it->second.empty()) return *it->second.begin();
+  if (it != channel_pending_.end() && !it->second.empty()) return it->second.begin()->first;
   auto n = next_channel_seq_.find(ToInt(channel));
   return n == next_channel_seq_.end() ? 1 : n->second;
 }
@@ -160,7 +161,7 @@ std::optional<PacketPlan> SendQueue::Plan(std::vector<PathState>& paths, Transpo
       path = ChoosePath(f, paths);
       if (path < 0) {  // every path used up: the message fails
         Consume(*c);
-        Finish(c->ref.message_seq, SendOutcome::kFailed, stats);
+        Fail(c->ref.message_seq, stats);
         continue;
       }
     } else if (f.timeouts[path] >= options_->transmissions_per_path_max) {
@@ -292,7 +293,14 @@ void SendQueue::OnPacketAcked(const SentPacket& p, Instant now, std::vector<Path
     if (f.in_flight > 0) f.in_flight--;
     if (f.state == FragmentState::kAcked) continue;
     f.state = FragmentState::kAcked;
-    if (++m.acked == m.fragments.size()) Finish(ref.message_seq, SendOutcome::kDelivered, stats);
+    if (m.all_acked) {
+      m.needs_probe = false;  // the probe was acked
+    } else if (++m.acked == m.fragments.size()) {
+      m.all_acked = true;
+    } else {
+      continue;
+    }
+    CompleteInOrder(m.channel, stats);
   }
 }
 
@@ -312,7 +320,7 @@ void SendQueue::OnPacketLost(const SentPacket& p, Instant now, std::vector<PathS
     if (by_rto && p.path < kPathsHardMax && f.timeouts[p.path] < UINT8_MAX) f.timeouts[p.path]++;
     if (f.state != FragmentState::kInFlight || f.in_flight > 0) continue;
     if (Exhausted(f, paths)) {
-      Finish(ref.message_seq, SendOutcome::kFailed, stats);
+      Fail(ref.message_seq, stats);
       continue;
     }
     f.state = FragmentState::kQueued;
@@ -386,6 +394,48 @@ void SendQueue::Finish(uint64_t message_seq, SendOutcome outcome, TransportStats
   auto cp = channel_pending_.find(ToInt(m.channel));
   if (cp != channel_pending_.end()) cp->second.erase(m.channel_seq);
   messages_.erase(it);
+}
+
+void SendQueue::Fail(uint64_t message_seq, TransportStats& stats) {
+  auto it = messages_.find(message_seq);
+  if (it == messages_.end()) return;
+  const ChannelId channel = it->second.channel;
+  const uint64_t channel_seq = it->second.channel_seq;
+  Finish(message_seq, SendOutcome::kFailed, stats);
+  auto cp = channel_pending_.find(ToInt(channel));
+  if (cp == channel_pending_.end()) return;
+  for (auto later = cp->second.upper_bound(channel_seq); later != cp->second.end(); ++later) {
+    OutMessage& m = messages_.at(later->second);
+    if (!m.all_acked || m.needs_probe) continue;
+    m.needs_probe = true;  // the receiver may hold it waiting for the failed one
+    Fragment& f = m.fragments.back();
+    f.state = FragmentState::kQueued;
+    retransmit_.push_back(
+        FragmentRef{later->second, static_cast<uint32_t>(m.fragments.size() - 1)});
+  }
+  CompleteInOrder(channel, stats);
+}
+
+void SendQueue::CompleteInOrder(ChannelId channel, TransportStats& stats) {
+  auto cp = channel_pending_.find(ToInt(channel));
+  if (cp == channel_pending_.end()) return;
+  while (!cp->second.empty()) {
+    const uint64_t message_seq = cp->second.begin()->second;
+    const OutMessage& m = messages_.at(message_seq);
+    if (!m.all_acked || m.needs_probe) return;
+    Finish(message_seq, SendOutcome::kDelivered, stats);
+  }
+}
+
+void SendQueue::FailEnqueuedBefore(Instant cutoff, TransportStats& stats) {
+  while (!messages_.empty() && messages_.begin()->second.enqueued <= cutoff) {
+    Fail(messages_.begin()->first, stats);
+  }
+}
+
+std::optional<Instant> SendQueue::OldestEnqueued() const {
+  if (messages_.empty()) return std::nullopt;
+  return messages_.begin()->second.enqueued;
 }
 
 void SendQueue::FailAll(TransportStats& stats) {

@@ -61,6 +61,13 @@ struct OutMessage {
   std::vector<Fragment> fragments;
   uint32_t next_unsent = 0;
   uint32_t acked = 0;
+  Instant enqueued{};
+  // Every fragment acked. Reported delivered only once every earlier message of its channel is
+  // finished (the receiver delivers in order), and, if an earlier one failed, after a probe (its
+  // last fragment again, carrying the new channel_low) was acked: then the receiver has
+  // delivered it.
+  bool all_acked = false;
+  bool needs_probe = false;
 };
 
 struct FragmentRef {
@@ -90,7 +97,10 @@ class SendQueue {
   // Admission against send_queue_*_max (ResourceExhausted).
   Status CanEnqueue(size_t bytes) const;
   void Enqueue(MessageId id, ChannelId channel, std::shared_ptr<const std::vector<uint8_t>> data,
-               Strategy strategy, uint64_t logical_time, uint32_t fragment_bytes);
+               Strategy strategy, uint64_t logical_time, uint32_t fragment_bytes, Instant now);
+  // Fails messages enqueued at or before `cutoff` (a peer never heard from: no handshake).
+  void FailEnqueuedBefore(Instant cutoff, TransportStats& stats);
+  std::optional<Instant> OldestEnqueued() const;
 
   // The next data packet (frames filling at most the chosen path's packet), or nullopt (nothing
   // to send, or blocked by congestion or flow control). Marks the fragments as transmitted.
@@ -132,6 +142,10 @@ class SendQueue {
   void OnPacketLost(const SentPacket& p, Instant now, std::vector<PathState>& paths,
                     TransportStats& stats, bool by_rto);
   void Finish(uint64_t message_seq, SendOutcome outcome, TransportStats& stats);
+  // Fails a message; later fully-acked messages of its channel then need a probe.
+  void Fail(uint64_t message_seq, TransportStats& stats);
+  // Reports delivered every leading message of `channel` that is acked (and probed).
+  void CompleteInOrder(ChannelId channel, TransportStats& stats);
   uint64_t ChannelLow(ChannelId channel) const;
   uint64_t StreamLow() const;
 
@@ -142,7 +156,8 @@ class SendQueue {
   uint64_t next_stream_offset_ = 0;
   uint64_t bytes_queued_ = 0;
   std::unordered_map<uint16_t, uint64_t> next_channel_seq_;
-  std::unordered_map<uint16_t, std::set<uint64_t>> channel_pending_;
+  // channel → channel_seq → message_seq, of the pending messages.
+  std::unordered_map<uint16_t, std::map<uint64_t, uint64_t>> channel_pending_;
   uint64_t new_cursor_ = 1;              // first message_seq that may still have unsent fragments
   std::deque<Candidate> copies_;         // parallel strategy: the same fragment on other paths
   std::deque<FragmentRef> retransmit_;   // fragments declared lost

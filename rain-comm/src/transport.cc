@@ -189,7 +189,7 @@ Status TransportImpl::RegisterChannel(ChannelId channel, std::string name) {
   return Status::Ok();
 }
 
-Result<MessageId> TransportImpl::SendReliable(Instant /*now*/, NodeId to, ChannelId channel,
+Result<MessageId> TransportImpl::SendReliable(Instant now, NodeId to, ChannelId channel,
                                               std::shared_ptr<const std::vector<uint8_t>> bytes,
                                               Strategy strategy) {
   if (shut_down) return FailedPreconditionError("SendReliable: the transport is shut down");
@@ -207,7 +207,8 @@ Result<MessageId> TransportImpl::SendReliable(Instant /*now*/, NodeId to, Channe
   }
   RAIN_RETURN_IF_ERROR(peer->send.CanEnqueue(bytes->size()));
   const MessageId id{next_message_id_++};
-  peer->send.Enqueue(id, channel, std::move(bytes), strategy, clock.Tick(), peer->fragment_bytes);
+  peer->send.Enqueue(id, channel, std::move(bytes), strategy, clock.Tick(), peer->fragment_bytes,
+                     now);
   return id;
 }
 
@@ -299,6 +300,13 @@ void TransportImpl::OnPeerIncarnation(Peer& peer, uint64_t incarnation,
   peer.replay = std::make_unique<ReplayWindow>(options.replay_window_packets);
 }
 
+Duration TransportImpl::HandshakeBound(const Peer& peer) const {
+  // A peer never heard from (no pong to any ping): its messages fail after the same bound as
+  // transmissions that all time out (docs/transport.md §6).
+  return options.rto_max * options.transmissions_per_path_max *
+         static_cast<int64_t>(std::max<size_t>(1, peer.paths.size()));
+}
+
 PathState* TransportImpl::FindPath(Peer& peer, const Address& local, const Address& remote) {
   PathState* by_remote = nullptr;
   for (PathState& ps : peer.paths) {
@@ -332,6 +340,9 @@ void TransportImpl::HandleTimeout(Instant now) {
     if (auto d = peer.send.loss_deadline(); d && now >= *d) {
       peer.send.DetectLosses(now, peer.paths, stats);
     }
+    if (peer.incarnation == 0 && now - HandshakeBound(peer) >= Instant{}) {
+      peer.send.FailEnqueuedBefore(now - HandshakeBound(peer), stats);
+    }
     EvaluateLinks(peer);
     CollectCompletions(peer);
   }
@@ -349,6 +360,9 @@ std::optional<Instant> TransportImpl::PollDeadline() const {
       if (ps.rto_running) consider(ps.RtoDeadline(options));
     }
     if (auto d = peer->send.loss_deadline()) consider(*d);
+    if (peer->incarnation == 0) {
+      if (auto oldest = peer->send.OldestEnqueued()) consider(*oldest + HandshakeBound(*peer));
+    }
     if (peer->recv.ack_pending()) {
       if (auto d = peer->recv.ack_deadline()) consider(*d);
     }

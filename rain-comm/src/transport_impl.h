@@ -81,6 +81,7 @@ class TransportImpl {
   void OnPeerIncarnation(Peer& peer, uint64_t incarnation, std::unique_ptr<PacketKey> key);
   PathState* FindPath(Peer& peer, const Address& local, const Address& remote);
   uint32_t PathPacketBytes(const Path& p) const;
+  Duration HandshakeBound(const Peer& peer) const;
 
   // packet_io.cc
   std::vector<uint8_t> StartPacket(Peer& peer, uint64_t packet_number, size_t capacity) const;
