@@ -493,7 +493,8 @@ TEST(TmSim, EveryAddressCutReportsFailureOnceWithinBound) {
   w.SendAt(t, NodeId{1}, NodeId{2}, kChannels[0], 5000, Strategy::kSequential, false);
   w.SendAt(t, NodeId{1}, NodeId{2}, kChannels[1], 100, Strategy::kParallel, false);
   auto inc = w.IncarnationNow();
-  // Bound: every transmission on every path at the longest RTO, plus slack.
+  // The detection bound of docs/transport.md §6: paths x transmissions_per_path_max x rto_max,
+  // plus 1 s of slack. The peer was never heard from: the messages must fail all the same.
   Duration bound = o.rto_max * o.transmissions_per_path_max * 2 + seconds(1);
   ASSERT_TRUE(w.sim->RunUntil(t + bound, [&] { return w.Settled(); }).ok());
   EXPECT_TRUE(w.recorder->AllSettled(inc)) << "no failure reported within the bound";
@@ -501,6 +502,32 @@ TEST(TmSim, EveryAddressCutReportsFailureOnceWithinBound) {
   // And nothing more is reported later.
   ASSERT_TRUE(w.sim->RunUntil(w.sim->now() + seconds(20)).ok());
   Status s = w.recorder->Final(inc, false);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST(TmSim, EveryAddressCutAfterContactFailsWithinBound) {
+  TransportOptions o = SimTransportOptions();
+  TmWorld w(14, 2, 2, o);
+  Instant t = w.sim->now();
+  w.SendAt(t, NodeId{1}, NodeId{2}, kChannels[0], 100, Strategy::kSequential, true);
+  ASSERT_TRUE(w.sim->RunUntil(t + seconds(2), [&] { return w.Settled(); }).ok());
+  ASSERT_EQ(w.recorder->delivered_count(), 1u);
+  Instant cut = w.sim->now();
+  w.sim->network().Cut(Endpoint{NodeId{1}, 0}, Endpoint{NodeId{2}, 0});
+  w.sim->network().Cut(Endpoint{NodeId{1}, 1}, Endpoint{NodeId{2}, 1});
+  w.SendAt(cut, NodeId{1}, NodeId{2}, kChannels[0], 5000, Strategy::kSequential, false);
+  w.SendAt(cut, NodeId{1}, NodeId{2}, kChannels[1], 100, Strategy::kParallel, false);
+  // docs/transport.md §6: paths x transmissions_per_path_max x rto_max, plus 1 s of slack.
+  Duration bound = o.rto_max * o.transmissions_per_path_max * 2 + seconds(1);
+  ASSERT_TRUE(w.sim->RunUntil(cut + bound, [&] { return w.Settled(); }).ok());
+  EXPECT_TRUE(w.Settled()) << "no failure reported within "
+                           << std::chrono::duration_cast<milliseconds>(bound).count() << " ms";
+  EXPECT_EQ(w.recorder->failed_count(), 2u);
+  std::fprintf(
+      stderr, "both addresses cut: failures reported after %lld ms (bound %lld ms)\n",
+      static_cast<long long>(std::chrono::duration_cast<milliseconds>(w.sim->now() - cut).count()),
+      static_cast<long long>(std::chrono::duration_cast<milliseconds>(bound).count()));
+  Status s = w.recorder->Final(w.IncarnationNow(), false);
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 

@@ -121,9 +121,10 @@ case "$scenario" in
     rto_max_ms=300
     tx=3
     paths=2
-    # Configured bound: every transmission on every path at the longest RTO, twice, plus 1 s.
+    # The detection bound of docs/transport.md §6 is paths x transmissions_per_path_max x rto_max
+    # after a message's first transmission; allow twice that plus 1 s for scheduling.
     bound_ms=$((2 * paths * tx * rto_max_ms + 1000))
-    start_peers --send 1000000 --window 4 --sizes 1000,20000 --duration-max 150 \
+    start_peers --send 1000000 --window 4 --sizes 1000,1200 --duration-max 150 \
       --rto-initial-ms 100 --rto-max-ms "$rto_max_ms" --transmissions-per-path "$tx" --ping-ms 100
     wait_received "$dir/b" 50 60 || fail "transfer did not start"
     ip -n "$nsa" link set v0 down
