@@ -140,9 +140,15 @@ std::vector<Cell> XorArrayCode::ParityCellsOf(Cell data) const {
 
 void XorArrayCode::ApplyDelta(Cell parity, Cell data, const uint8_t* delta, uint8_t* parity_element,
                               size_t element_bytes) const {
-  std::vector<Cell> parities = ParityCellsOf(data);
-  RAIN_CHECK(std::find(parities.begin(), parities.end(), parity) != parities.end(),
-             "ApplyDelta: the parity cell does not cover the data cell");
+  // Checked without allocating: this is the small-write hot path on a parity node.
+  bool covers = false;
+  if (data.row >= 0 && data.row < rows() && data.column >= 0 && data.column < columns() &&
+      Kind(data) == CellKind::kData) {
+    for (int g : groups_of_cell_[static_cast<size_t>(CellId(data))]) {
+      covers = covers || groups_[static_cast<size_t>(g)].parity == parity;
+    }
+  }
+  RAIN_CHECK(covers, "ApplyDelta: the parity cell does not cover the data cell");
   XorAcc(parity_element, &delta, 1, element_bytes);
 }
 
