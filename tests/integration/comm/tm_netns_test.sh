@@ -109,12 +109,17 @@ case "$scenario" in
     start_peers --send 400 --window 8 --sizes 65536,1400,300000,100 --duration-max 150
     wait_received "$dir/b" 40 60 || fail "transfer did not start"
     before=$(received "$dir/b")
+    t_cut=$(now_ms)
     ip -n "$nsa" link set v0 down
     echo "cut link v0 after $before of 400 messages"
     finish
     grep -q '^done ok .*failed=0 ' "$dir/a" && grep -q '^done ok .*failed=0 ' "$dir/b" ||
       fail "messages failed although one link stayed up"
     [ "$before" -lt 400 ] || fail "the cut came after the transfer ended"
+    # The pause the cut caused at the receiver: the longest gap that ended after the cut.
+    pause=$(sed -nE 's/^gap ms=([0-9]+) end_unix_ms=([0-9]+)$/\1 \2/p' "$dir/b" |
+      awk -v t="$t_cut" '$2 >= t && $1 > m { m = $1 } END { print m + 0 }')
+    echo "traffic moved to the other link: longest pause after the cut ${pause} ms"
     echo "tm_netns cut-one: ok (max_gap_ms = longest pause between two deliveries)"
     ;;
   cut-both)

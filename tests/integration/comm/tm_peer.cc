@@ -45,7 +45,8 @@ using std::chrono::milliseconds;
 constexpr ChannelId kData{1};
 constexpr ChannelId kControl{2};
 constexpr size_t kHeaderBytes = 8 + 4 + 4;  // seq, size, crc of the body
-constexpr NodeId kNone = kNoNode;
+// Pauses between two deliveries at least this long are reported ("gap" status lines).
+constexpr int64_t kGapReportMs = 30;
 
 struct Config {
   uint32_t node = 1;
@@ -236,6 +237,13 @@ class Peer {
     if (received_ > 0) {
       int64_t gap = std::chrono::duration_cast<milliseconds>(now - last_receive_).count();
       max_gap_ms_ = std::max(max_gap_ms_, gap);
+      if (gap >= kGapReportMs) {
+        // Wall-clock end of the pause, so a test script can relate it to when it cut a link.
+        int64_t unix_ms = std::chrono::duration_cast<milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+        status_->Line("gap ms=" + std::to_string(gap) + " end_unix_ms=" + std::to_string(unix_ms));
+      }
     }
     last_receive_ = now;
     uint64_t seq;
