@@ -124,12 +124,7 @@ Status Gcm::HandleMessage(Instant now, NodeId from, std::span<const uint8_t> byt
     void operator()(Call911& c) { g->HandleCall911(now, from, c); }
     void operator()(Reply911& r) { g->HandleReply911(now, from, r); }
     void operator()(Probe& p) { g->HandleProbe(now, from, p); }
-    void operator()(Wake& w) {
-      if (g->holding_ && g->last_token_ && g->last_token_->view == w.view &&
-          g->last_token_->phase == TokenPhase::kAgreement && !g->recovery_deadline_) {
-        g->hold_until_ = std::min(g->hold_until_, now);
-      }
-    }
+    void operator()(Wake& w) { g->HandleWake(now, w); }
     void operator()(Direct& d) { g->Emit(Received{from, true, std::move(d.payload)}); }
   };
   std::visit(Dispatch{this, now, from}, m);

@@ -116,6 +116,17 @@ void Gcm::DeliverReady() {
   }
 }
 
+void Gcm::HandleWake(Instant now, const Wake& w) {
+  if (!last_token_ || last_token_->view != w.view) return;
+  // The token may be here or about to arrive: either way it goes round once without holds.
+  wake_seen_at_ = now;
+  if (holding_ && last_token_->phase == TokenPhase::kAgreement && !recovery_deadline_) {
+    last_token_->busy_hops = std::max<uint32_t>(last_token_->busy_hops,
+                                                static_cast<uint32_t>(last_token_->members.size()));
+    hold_until_ = std::min(hold_until_, now);
+  }
+}
+
 void Gcm::MaybeWake(Instant now) {
   if (holding_) {
     if (!recovery_deadline_) hold_until_ = std::min(hold_until_, now);

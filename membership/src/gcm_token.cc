@@ -75,8 +75,16 @@ void Gcm::OnTokenArrival(Instant now, Token t) {
   holding_ = true;
   hold_until_ = now;
   bool installed = view_ && view_->id == t.view;
-  if (t.phase == TokenPhase::kAgreement && installed && t.busy_hops == 0 && send_queue_.empty() &&
-      !lock_wanted_ && !lock_release_pending_ && joiners_.empty()) {
+  // Work this node could do now; a lock request waits for a primary view.
+  bool woken = wake_seen_at_ && now - *wake_seen_at_ <= config_.options.idle_token_hold;
+  if (woken) {
+    t.busy_hops = std::max<uint32_t>(t.busy_hops, static_cast<uint32_t>(t.members.size()));
+    wake_seen_at_.reset();
+  }
+  bool work = !send_queue_.empty() || (lock_wanted_ && t.primary) || lock_release_pending_ ||
+              !joiners_.empty();
+  if (t.phase == TokenPhase::kAgreement && installed &&
+      (t.members.size() == 1 || t.busy_hops == 0) && !work) {
     hold_until_ = now + config_.options.idle_token_hold;  // idle: slow the token down
   }
   last_token_ = std::move(t);
@@ -125,7 +133,8 @@ void Gcm::VisitReserve(Instant now, Token& t) {
 }
 
 bool Gcm::VisitAgreement(Instant now, Token& t) {
-  if (!view_ || view_->id != t.view) {
+  bool installed_before = view_ && view_->id == t.view;
+  if (!installed_before) {
     if (!TryInstall(now, t)) {
       // Missing retransmissions of the old view: keep the token until they arrive (they were
       // all sent during the Reserve round) or recovery_timeout passes.
@@ -137,15 +146,17 @@ bool Gcm::VisitAgreement(Instant now, Token& t) {
   }
   recovery_deadline_.reset();
   state_ = NodeState::kAgreement;
+  if (!t.records.empty() && t.view.creator == config_.self && installed_before) {
+    t.records.clear();  // a full Agreement round has passed: every member has installed
+  }
   if (MaybeAddJoiner(now, t)) return true;
   ServeRetransmissions(t);
   uint64_t seq_before = t.msg_seq;
-  bool lock_busy = lock_wanted_ || lock_release_pending_;
+  bool lock_busy = (lock_wanted_ && t.primary) || lock_release_pending_;
   LockOnVisit(t);
   AssignMessages(now, t);
   UpdateAruAndDeliver(t);
-  bool activity = t.msg_seq != seq_before || t.msg_seq != t.aru || !t.rtr.empty() || lock_busy ||
-                  !t.lock_queue.empty();
+  bool activity = t.msg_seq != seq_before || t.msg_seq != t.aru || !t.rtr.empty() || lock_busy;
   if (activity) {
     t.busy_hops = config_.options.busy_hops_per_member * static_cast<uint32_t>(t.members.size());
   } else if (t.busy_hops > 0) {

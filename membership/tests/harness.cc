@@ -156,7 +156,10 @@ bool Cluster::Step(Instant until) {
   if (t > until) return false;
   if (t <= now_) {
     if (++same_time_steps_ > 200000) {
-      Violation("livelock: 200000 steps without time advancing");
+      Violation("livelock: 200000 steps without time advancing; last deadline at " +
+                ToString(deadline_node) + " in state " +
+                (up(deadline_node) ? ToString(gcm(deadline_node).state()) : "down") +
+                (take_event ? " (event)" : " (deadline)"));
       return false;
     }
   } else {

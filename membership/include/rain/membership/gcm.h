@@ -227,6 +227,7 @@ class Gcm {
   void DeliverReady();
   void ServeRetransmissions(Token& t);
   void MaybeWake(Instant now);
+  void HandleWake(Instant now, const Wake& w);
   void ResetLogsForView(const ViewId& id);
 
   // master lock (gcm_lock.cc)
@@ -259,6 +260,7 @@ class Gcm {
   uint64_t safe_upto_ = 0;
   std::deque<Queued> send_queue_;
   bool wake_sent_ = false;
+  std::optional<Instant> wake_seen_at_;  // a Wake arrived while the token was elsewhere
 
   // 911, joins, merges.
   std::optional<Attempt> attempt_;
