@@ -81,6 +81,21 @@ TEST(MasterLock, HolderCutOffFromTheMajorityLosesTheLock) {
   EXPECT_CLEAN(c);
 }
 
+// Regression (random seeds 2, 5, 8): a lock request that cannot be served in a non-primary
+// one-member ring must not make the ring spin without time advancing.
+TEST(MasterLock, UnservableRequestInASingletonRingDoesNotSpin) {
+  Cluster c(SimConfig{.nodes = 3, .seed = 46});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Isolate(N(3));
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn({N(3)}); }, 3s)) << c.Report();
+  ASSERT_TRUE(c.Acquire(N(3)).ok());
+  uint64_t before = c.events_processed();
+  c.RunFor(1s);
+  EXPECT_LT(c.events_processed() - before, 3000u);
+  EXPECT_FALSE(c.gcm(N(3)).master_lock_held());
+  EXPECT_CLEAN(c);
+}
+
 TEST(MasterLock, ReleaseWithoutHoldingIsAnError) {
   Cluster c(SimConfig{.nodes = 2, .seed = 45});
   EXPECT_EQ(c.Release(N(1)).code(), StatusCode::kFailedPrecondition);
