@@ -6,16 +6,10 @@
 #include <string_view>
 #include <system_error>
 
+#include "rain/codes/bcode.h"
 #include "rain/codes/code.h"
 #include "rain/codes/reed_solomon.h"
-#if __has_include("rain/codes/xcode.h")
 #include "rain/codes/xcode.h"
-#define RAIN_HAVE_XCODE 1
-#endif
-#if __has_include("rain/codes/bcode.h")
-#include "rain/codes/bcode.h"
-#define RAIN_HAVE_BCODE 1
-#endif
 
 namespace rain::codes {
 
@@ -66,18 +60,8 @@ Result<std::unique_ptr<Code>> MakeCode(std::string_view spec) {
   if (family == "xcode" || family == "bcode") {
     int n = 0;
     if (!ParseInt(args, n)) return Malformed(spec, "expected one decimal integer after ':'");
-    if (family == "xcode") {
-#ifdef RAIN_HAVE_XCODE
-      return Upcast(XCode::Make(n));
-#else
-      return UnimplementedError("xcode is not built yet");
-#endif
-    }
-#ifdef RAIN_HAVE_BCODE
+    if (family == "xcode") return Upcast(XCode::Make(n));
     return Upcast(BCode::Make(n));
-#else
-    return UnimplementedError("bcode is not built yet");
-#endif
   }
   return Malformed(spec, "unknown code family \"" + std::string(family) + "\"");
 }

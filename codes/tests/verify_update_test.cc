@@ -16,15 +16,7 @@ constexpr uint64_t kSeed = 0x7665726966ULL;
 constexpr size_t kElementBytes = 33;  // odd, so no kernel gets an aligned length for free
 
 std::vector<std::string> Specs() {
-  std::vector<std::string> specs;
-#if __has_include("rain/codes/xcode.h")
-  specs.insert(specs.end(), {"xcode:5", "xcode:7"});
-#endif
-#if __has_include("rain/codes/bcode.h")
-  specs.insert(specs.end(), {"bcode:6", "bcode:7"});
-#endif
-  specs.insert(specs.end(), {"rs:4+2", "rs:10+4"});
-  return specs;
+  return {"xcode:5", "xcode:7", "bcode:6", "bcode:7", "rs:4+2", "rs:10+4"};
 }
 
 class OwnedStripe {
