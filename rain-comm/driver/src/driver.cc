@@ -334,12 +334,12 @@ class TransportDriver::Impl {
 
   void ArmTimer() {
     std::optional<Instant> d = tm_->PollDeadline();
-    if (d == armed_) return;
+    // Re-arming costs a timerfd syscall, and the deadline moves after almost every input. So the
+    // timer is only moved earlier: if it is armed at or before the new deadline (or the core
+    // wants no timer) it is left to fire; an early HandleTimeout is harmless (transport.h) and
+    // re-arms with the real deadline.
+    if (!d || (armed_ && *armed_ <= *d)) return;
     armed_ = d;
-    if (!d) {
-      timer_.cancel();
-      return;
-    }
     timer_.expires_at(ToSteady(*d));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;  // re-armed or cancelled
