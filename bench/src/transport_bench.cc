@@ -555,10 +555,10 @@ std::string FormatTransportTable(const TransportBenchReport& report) {
          t.Render();
 }
 
-nlohmann::json TransportBenchJson(const TransportBenchReport& report) {
-  nlohmann::json rows = nlohmann::json::array();
-  auto opt = [](const std::optional<double>& v) -> nlohmann::json {
-    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+nlohmann::ordered_json TransportBenchJson(const TransportBenchReport& report) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  auto opt = [](const std::optional<double>& v) -> nlohmann::ordered_json {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
   };
   for (const auto& r : report.rows) {
     rows.push_back({{"transport", r.transport},
@@ -568,7 +568,9 @@ nlohmann::json TransportBenchJson(const TransportBenchReport& report) {
                     {"rtt_us_p50", opt(r.rtt_us_p50)},
                     {"rtt_us_p99", opt(r.rtt_us_p99)}});
   }
-  return {{"rows", rows}};
+  nlohmann::ordered_json doc;
+  doc["rows"] = rows;
+  return doc;
 }
 
 void AddTransportBenchCommand(CLI::App& bench, int* exit_status) {
@@ -604,7 +606,11 @@ void AddTransportBenchCommand(CLI::App& bench, int* exit_status) {
       return;
     }
     if (flags->json) {
-      WriteJson(stdout, TransportBenchJson(*report));
+      // Not WriteJson: that takes nlohmann::json, which would sort the keys.
+      std::string text = TransportBenchJson(*report).dump();
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
     } else {
       std::fputs(FormatTransportTable(*report).c_str(), stdout);
     }

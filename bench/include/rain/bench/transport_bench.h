@@ -59,8 +59,8 @@ Result<TransportBenchReport> RunTransportBench(const TransportBenchOptions& opti
                                                std::FILE* progress);
 std::string FormatTransportTable(const TransportBenchReport& report);
 // {"rows": [{"transport", "msg_bytes", "loss_pct", "mb_per_s", "rtt_us_p50", "rtt_us_p99"}]};
-// fields that do not apply to a row are null.
-nlohmann::json TransportBenchJson(const TransportBenchReport& report);
+// fields that do not apply to a row are null; keys in this order.
+nlohmann::ordered_json TransportBenchJson(const TransportBenchReport& report);
 
 // Adds `transport` (and its hidden --peer mode) under `rain bench`. Sets the exit status through
 // `exit_status` (0 ok, 1 failure, 2 usage).
