@@ -10,6 +10,8 @@
 // Sets: warm reuses one stripe (<= 1 MiB of data, in cache); cold walks >= 64 MiB of data spread
 // over many stripes, so every pass misses the last-level cache. Repetitions are interleaved: each
 // repetition measures every configuration once, and a row's figure is the median over them.
+// Samples are timed on the thread's CPU clock, so time the scheduler hands to other processes on a
+// shared machine is not counted (on an idle machine it equals wall time).
 //
 // Figures are GB/s (1e9 bytes) of data bytes processed: a stripe's data bytes per encode or
 // decode; the updated element's bytes per update. decode1/decode2 lose data columns 0 and 1 (for
