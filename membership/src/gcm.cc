@@ -96,6 +96,7 @@ size_t Gcm::RingSize() const {
 }
 
 void Gcm::ArmTokenLoss(Instant now) {
+  last_token_at_ = now;
   token_loss_at_ = now + TokenLossTimeout(config_.options, RingSize());
 }
 

@@ -52,13 +52,19 @@ void Gcm::HandleCall911(Instant now, NodeId from, const Call911& m) {
   r.ballot = m.ballot;
   r.last_view = stable_.last_view;
   r.known_primary = stable_.known_primary;
-  bool alive = state_ != NodeState::kStarved;
-  if (alive && m.mode != Call911Mode::kMerge) {
+  bool in_ring = state_ != NodeState::kStarved;
+  bool caller_is_member =
+      last_token_ && std::find(last_token_->members.begin(), last_token_->members.end(), from) !=
+                         last_token_->members.end();
+  // A starved member of our own ring is believed only if we have not seen the token lately
+  // either: members' loss timers fire about one rotation apart, and denying the first caller
+  // would cost a whole extra TokenLossTimeout on every holder crash.
+  bool token_fresh = holding_ || self_loop_ ||
+                     now - last_token_at_ < TokenLossTimeout(config_.options, RingSize()) / 2;
+  if (in_ring && m.mode != Call911Mode::kMerge && (token_fresh || !caller_is_member)) {
     r.kind = Reply911Kind::kDenyAlive;
     r.promised = stable_.promised;
-    r.caller_is_member =
-        last_token_ && std::find(last_token_->members.begin(), last_token_->members.end(), from) !=
-                           last_token_->members.end();
+    r.caller_is_member = caller_is_member;
     if (!r.caller_is_member) {
       if (m.last_view > last_token_->view || m.known_primary > stable_.known_primary) {
         // The caller would refuse our token (it knows newer views): absorb it by a merge.

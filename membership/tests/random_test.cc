@@ -4,14 +4,15 @@
 // and every live node must be in one view within the liveness bound, and a multicast from each
 // must reach all. The harness checks every invariant after every event.
 //
-// RAIN_SEED=N replays one seed; RAIN_SEEDS=K runs seeds 1..K (default 1000).
+// RAIN_SEED=N replays one seed; RAIN_SEEDS=K runs K seeds (default 1000) from RAIN_FIRST_SEED
+// (default 1).
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "harness.h"
 
@@ -146,6 +147,29 @@ Outcome RunSeed(uint64_t seed) {
   if (!c.RunUntil(all_delivered, Ms(1000))) return fail("final multicasts not delivered to all");
   c.CheckSelfDelivery();
   if (!c.violations().empty()) return fail("invariant violated after the faults");
+
+  // Detection bound (docs/membership.md §11): with the faults over, a crash is out of every
+  // survivor's view within max(D_member, D_holder).
+  std::vector<NodeId> live;
+  for (NodeId x : ids) {
+    if (c.up(x)) live.push_back(x);
+  }
+  if (live.size() >= 2) {
+    c.RunFor(std::chrono::microseconds(rng.Between(0, 20000)));
+    NodeId victim = live[rng.Below(live.size())];
+    c.Crash(victim);
+    const RingOptions o;
+    size_t rn = live.size();
+    Duration rounds = 3 * static_cast<int64_t>(rn) * 2 * cfg.latency_max;
+    Duration bound =
+        std::max(static_cast<int64_t>(rn) * o.idle_token_hold + cfg.tm_fail_delay,
+                 TokenLossTimeout(o, rn) + o.call911_reply_timeout + o.call911_retry_max) +
+        rounds + Ms(5);
+    if (!c.RunUntil([&] { return c.Converged(); }, bound))
+      return fail("detection bound: " + ToString(victim) + " still in a survivor's view after " +
+                  std::to_string(bound.count() / 1000000) + " ms");
+    if (!c.violations().empty()) return fail("invariant violated after the last crash");
+  }
   out.events = c.events_processed();
   return out;
 }
@@ -155,8 +179,9 @@ TEST(RandomizedGcm, InvariantsHoldUnderRandomFaults) {
   if (const char* s = std::getenv("RAIN_SEED")) {
     first = std::stoull(s);
     count = 1;
-  } else if (const char* k = std::getenv("RAIN_SEEDS")) {
-    count = std::stoull(k);
+  } else {
+    if (const char* k = std::getenv("RAIN_SEEDS")) count = std::stoull(k);
+    if (const char* f = std::getenv("RAIN_FIRST_SEED")) first = std::stoull(f);
   }
   // Seeds are independent (no shared state), so two threads share them; each seed's run is
   // still fully deterministic.

@@ -205,5 +205,37 @@ TEST(Ring, MajorityCrashLeavesNonPrimarySurvivors) {
   EXPECT_CLEAN(c);
 }
 
+// DESIGN.md §4: a crashed node is out of every survivor's view within the detection bound
+// (docs/membership.md §11): max(D_member, D_holder) with the harness's TM failure delay F.
+TEST(Ring, CrashedNodeIsOutOfEveryViewWithinTheDetectionBound) {
+  std::vector<Duration> times;
+  for (uint64_t seed = 100; seed < 130; ++seed) {
+    SimConfig cfg{.nodes = 5, .seed = seed};
+    Cluster c(cfg);
+    ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+    c.RunFor(std::chrono::microseconds(seed * 397 % 20000));  // anywhere in the rotation
+    NodeId victim = N(static_cast<uint32_t>(1 + seed % 5));
+    c.Crash(victim);
+    Instant t0 = c.now();
+    ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+    times.push_back(c.now() - t0);
+    EXPECT_CLEAN(c);
+  }
+  const RingOptions o;
+  const size_t n = 5;
+  Duration hop_max = 2 * SimConfig{}.latency_max;  // message + acknowledgement
+  Duration rounds = 3 * static_cast<int64_t>(n) * hop_max;
+  Duration d_member =
+      static_cast<int64_t>(n) * o.idle_token_hold + SimConfig{}.tm_fail_delay + rounds;
+  Duration d_holder =
+      TokenLossTimeout(o, n) + o.call911_reply_timeout + o.call911_retry_max + rounds;
+  std::sort(times.begin(), times.end());
+  for (Duration t : times) EXPECT_LE(t, std::max(d_member, d_holder) + 5ms);
+  EXPECT_LE(times[times.size() / 2], d_member + 5ms) << "median failover is the member case";
+  std::printf("failover: median %.1f ms, max %.1f ms (bounds %.1f / %.1f ms)\n",
+              times[times.size() / 2].count() / 1e6, times.back().count() / 1e6,
+              d_member.count() / 1e6, d_holder.count() / 1e6);
+}
+
 }  // namespace
 }  // namespace rain::membership::testing

@@ -248,6 +248,7 @@ class Gcm {
   bool self_loop_ = false;  // a one-member ring passes the token to itself at loop_at_
   Instant loop_at_{};
   Instant token_loss_at_{};
+  Instant last_token_at_{};      // last time this node accepted or passed the token
   bool record_written_ = false;  // for last_token_->view
   bool retrans_done_ = false;
   std::optional<Instant> recovery_deadline_;
