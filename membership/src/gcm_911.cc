@@ -29,7 +29,6 @@ Duration Gcm::Backoff() {
 void Gcm::BecomeStarved(Instant now) {
   state_ = NodeState::kStarved;
   DropHeldToken();
-  if (!attempt_) next_911_at_ = std::min(next_911_at_, now);
   next_911_at_ = now;
 }
 

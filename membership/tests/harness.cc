@@ -97,6 +97,14 @@ Status Cluster::Multicast(NodeId n, const std::string& payload, Service s) {
   return st;
 }
 
+Status Cluster::Send(NodeId n, const std::vector<NodeId>& to, const std::string& payload,
+                     bool reliable) {
+  if (!up(n)) return UnavailableError("down");
+  Status st = gcm(n).Send(now_, to, std::vector<uint8_t>(payload.begin(), payload.end()), reliable);
+  Drain(n);
+  return st;
+}
+
 Status Cluster::Acquire(NodeId n) {
   if (!up(n)) return UnavailableError("down");
   Status st = gcm(n).AcquireMasterLock(now_);
@@ -287,6 +295,11 @@ void Cluster::Observe(NodeId n, Event& e) {
     }
   } else if (std::holds_alternative<MasterLockLost>(e)) {
     s.lock_losses++;
+  } else if (auto* r = std::get_if<membership::Received>(&e)) {
+    s.received.push_back(ToString(r->from) + ":" +
+                         std::string(r->payload.begin(), r->payload.end()));
+  } else if (std::holds_alternative<DirectSendFailed>(e)) {
+    s.direct_failures++;
   }
 }
 

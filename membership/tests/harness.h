@@ -95,6 +95,10 @@ class Cluster {
   const std::vector<DeliveryRecord>& Deliveries(NodeId n) const {
     return nodes_[Idx(n)].deliveries;
   }
+  // Point-to-point messages (Send) received, as "from:payload"; failed reliable sends.
+  const std::vector<std::string>& Received(NodeId n) const { return nodes_[Idx(n)].received; }
+  int DirectFailures(NodeId n) const { return nodes_[Idx(n)].direct_failures; }
+  Status Send(NodeId n, const std::vector<NodeId>& to, const std::string& payload, bool reliable);
   int LockGrants(NodeId n) const { return nodes_[Idx(n)].lock_grants; }
   int LockLosses(NodeId n) const { return nodes_[Idx(n)].lock_losses; }
   uint64_t events_processed() const { return events_processed_; }
@@ -124,6 +128,8 @@ class Cluster {
     std::vector<DeliveryRecord> deliveries;
     int lock_grants = 0;
     int lock_losses = 0;
+    std::vector<std::string> received;
+    int direct_failures = 0;
   };
   struct Arrive {
     NodeId from, to;

@@ -185,5 +185,47 @@ TEST(Multicast, IdleRingSendsFewMessages) {
   EXPECT_CLEAN(c);
 }
 
+TEST(PointToPoint, ReliableAndUnreliableSendsReachTheChosenNodes) {
+  Cluster c(SimConfig{.nodes = 4, .seed = 33});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  ASSERT_TRUE(c.Send(N(1), {N(2), N(3)}, "to-two", /*reliable=*/true).ok());
+  ASSERT_TRUE(c.Send(N(1), {N(4)}, "datagram", /*reliable=*/false).ok());
+  c.RunFor(10ms);
+  EXPECT_EQ(c.Received(N(2)), std::vector<std::string>{"n1:to-two"});
+  EXPECT_EQ(c.Received(N(3)), std::vector<std::string>{"n1:to-two"});
+  EXPECT_EQ(c.Received(N(4)), std::vector<std::string>{"n1:datagram"});
+  EXPECT_TRUE(c.Received(N(1)).empty());
+  EXPECT_CLEAN(c);
+}
+
+TEST(PointToPoint, ReliableSendToAnUnreachableNodeReportsFailure) {
+  Cluster c(SimConfig{.nodes = 3, .seed = 34});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  c.Crash(N(3));
+  ASSERT_TRUE(c.Send(N(1), {N(3)}, "lost", /*reliable=*/true).ok());
+  c.RunFor(100ms);
+  EXPECT_EQ(c.DirectFailures(N(1)), 1);
+  EXPECT_EQ(c.Send(N(1), {NodeId{9}}, "x", true).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Parameters, SetParametersValidatesAndQueriesReportMemberships) {
+  Cluster c(SimConfig{.nodes = 3, .seed = 35});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  RingOptions bad = c.gcm(N(1)).parameters();
+  bad.call911_retry_min = 100ms;
+  bad.call911_retry_max = 10ms;
+  EXPECT_EQ(c.gcm(N(1)).SetParameters(bad).code(), StatusCode::kInvalidArgument);
+  RingOptions good = c.gcm(N(1)).parameters();
+  good.idle_token_hold = 1ms;
+  EXPECT_TRUE(c.gcm(N(1)).SetParameters(good).ok());
+  EXPECT_EQ(c.gcm(N(1)).parameters().idle_token_hold, 1ms);
+  EXPECT_EQ(c.gcm(N(1)).EligibleMembership().size(), 3u);
+  c.Isolate(N(3));
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn({N(1), N(2)}); }, 3s)) << c.Report();
+  EXPECT_EQ(c.gcm(N(1)).CommunicationMembership().size(), 2u);
+  EXPECT_EQ(c.gcm(N(1)).EligibleMembership().size(), 3u);
+  EXPECT_CLEAN(c);
+}
+
 }  // namespace
 }  // namespace rain::membership::testing
