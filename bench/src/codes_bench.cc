@@ -421,8 +421,8 @@ std::string FormatCodesTable(const CodesBenchReport& report) {
   return out;
 }
 
-nlohmann::json CodesBenchJson(const CodesBenchReport& report) {
-  nlohmann::json rows = nlohmann::json::array();
+nlohmann::ordered_json CodesBenchJson(const CodesBenchReport& report) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const auto& row : report.rows) {
     rows.push_back({{"codec", row.codec},
                     {"n", row.n},
@@ -432,7 +432,7 @@ nlohmann::json CodesBenchJson(const CodesBenchReport& report) {
                     {"set", row.set},
                     {"gbps", std::round(row.gbps * 1000.0) / 1000.0}});
   }
-  return nlohmann::json{{"rows", rows}};
+  return nlohmann::ordered_json{{"rows", rows}};
 }
 
 }  // namespace rain::bench

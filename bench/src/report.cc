@@ -79,12 +79,16 @@ std::string Table::Render() const {
   return out;
 }
 
-void WriteJson(std::FILE* out, const nlohmann::json& doc) {
-  const std::string text = doc.dump();
+namespace {
+void WriteLine(std::FILE* out, const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), out);
   std::fputc('\n', out);
   std::fflush(out);
 }
+}  // namespace
+
+void WriteJson(std::FILE* out, const nlohmann::json& doc) { WriteLine(out, doc.dump()); }
+void WriteJson(std::FILE* out, const nlohmann::ordered_json& doc) { WriteLine(out, doc.dump()); }
 
 std::string MachineDescription() {
   std::ifstream cpuinfo("/proc/cpuinfo");

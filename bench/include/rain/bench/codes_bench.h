@@ -61,6 +61,6 @@ Result<CodesBenchReport> RunCodesBench(const CodesBenchOptions& options, std::FI
 std::string FormatCodesTable(const CodesBenchReport& report);
 
 // {"rows": [{"codec", "n", "k", "m", "op", "set", "gbps"}, ...]}: nothing else.
-nlohmann::json CodesBenchJson(const CodesBenchReport& report);
+nlohmann::ordered_json CodesBenchJson(const CodesBenchReport& report);
 
 }  // namespace rain::bench

@@ -40,8 +40,10 @@ class Table {
   std::vector<std::vector<std::string>> rows_;  // an empty row is a separator
 };
 
-// Writes `doc` as one line of JSON plus a newline.
+// Writes `doc` as one line of JSON plus a newline. The ordered_json overload keeps keys in
+// insertion order (the order a benchmark documents); nlohmann::json sorts them.
 void WriteJson(std::FILE* out, const nlohmann::json& doc);
+void WriteJson(std::FILE* out, const nlohmann::ordered_json& doc);
 
 // "AMD EPYC (family 25 model 1), 2 CPUs, L3 32768 KB" from /proc/cpuinfo, or what is known.
 std::string MachineDescription();
