@@ -44,7 +44,13 @@ constexpr auto kJobTimeout = std::chrono::seconds(120);
 comm::DriverOptions DriverFor(NodeId self, double loss_pct, uint64_t seed) {
   comm::DriverOptions o;
   o.transport.self = self;
-  o.transport.incarnation = static_cast<uint64_t>(ToNanos(MonotonicClock::now())) | 1;
+  // Wall-clock nanoseconds: grows across restarts and reboots (the monotonic clock restarts at
+  // boot), as TransportOptions::incarnation requires.
+  o.transport.incarnation =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()) |
+      1;
   o.transport.cluster_id = 0xbe7c;
   for (size_t i = 0; i < o.transport.cluster_key.size(); ++i) {
     o.transport.cluster_key[i] = static_cast<uint8_t>(i * 7 + 1);

@@ -377,7 +377,13 @@ int main(int argc, char** argv) {
 
   DriverOptions o;
   o.transport.self = NodeId{c.node};
-  o.transport.incarnation = static_cast<uint64_t>(ToNanos(MonotonicClock::now())) | 1;
+  // Wall-clock nanoseconds: grows across restarts and reboots (the monotonic clock restarts at
+  // boot), as TransportOptions::incarnation requires.
+  o.transport.incarnation =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()) |
+      1;
   o.transport.cluster_id = 0x7e57;
   for (size_t i = 0; i < o.transport.cluster_key.size(); ++i) {
     o.transport.cluster_key[i] = static_cast<uint8_t>(0xa5 ^ i);
