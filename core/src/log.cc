@@ -38,7 +38,7 @@ void LogLine(LogLevel level, std::string_view component, std::string_view messag
   auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char stamp[40];
+  char stamp[64];  // room for any int the fields could hold: g++ checks
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   static constexpr char kLetters[] = {'D', 'I', 'W', 'E'};

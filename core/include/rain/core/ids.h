@@ -13,6 +13,12 @@ enum class NodeId : uint32_t {};
 
 inline constexpr NodeId kNoNode{0};
 inline uint32_t ToInt(NodeId id) { return static_cast<uint32_t>(id); }
-inline std::string ToString(NodeId id) { return "n" + std::to_string(ToInt(id)); }
+inline std::string ToString(NodeId id) {
+  // Appended rather than `"n" + std::to_string(...)`: g++ 12 at -O3 reports a false -Wrestrict
+  // on that form (GCC PR 105651).
+  std::string out = "n";
+  out += std::to_string(ToInt(id));
+  return out;
+}
 
 }  // namespace rain
