@@ -552,6 +552,35 @@ TEST(TmSim, EveryAddressCutAfterContactFailsWithinBound) {
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
+// As above, but the cut hits a stream of multi-packet messages (20 KB, 15 packets each) in flight.
+TEST(TmSim, EveryAddressCutUnderLoadFailsWithinBound) {
+  TransportOptions o = SimTransportOptions();
+  TmWorld w(15, 2, 2, o);
+  Instant t = w.sim->now();
+  for (int i = 0; i < 200; ++i) {
+    w.SendAt(t + milliseconds(i), NodeId{1}, NodeId{2}, kChannels[0], 20000, Strategy::kSequential,
+             false);
+  }
+  const Instant cut = t + milliseconds(100);
+  w.sim->At(cut, [&] {
+    w.sim->network().Cut(Endpoint{NodeId{1}, 0}, Endpoint{NodeId{2}, 0});
+    w.sim->network().Cut(Endpoint{NodeId{1}, 1}, Endpoint{NodeId{2}, 1});
+  });
+  Duration bound = o.rto_max * o.transmissions_per_path_max * 2 + seconds(1);
+  ASSERT_TRUE(w.sim->RunUntil(cut + bound, [&] { return w.recorder->failed_count() > 0; }).ok());
+  std::fprintf(
+      stderr, "both addresses cut under load: first failure after %lld ms (bound %lld)\n",
+      static_cast<long long>(std::chrono::duration_cast<milliseconds>(w.sim->now() - cut).count()),
+      static_cast<long long>(std::chrono::duration_cast<milliseconds>(bound).count()));
+  EXPECT_GT(w.recorder->failed_count(), 0u) << "no failure within the bound";
+  // Every send still gets exactly one outcome.
+  ASSERT_TRUE(w.sim->RunUntil(w.sim->now() + seconds(600), [&] { return w.Settled(); }).ok());
+  Status s = w.recorder->Final(w.IncarnationNow(), false);
+  EXPECT_TRUE(s.ok()) << s.ToString() << " (" << w.recorder->sends() << " sent, "
+                      << w.recorder->delivered_count() << " delivered, "
+                      << w.recorder->failed_count() << " failed)";
+}
+
 // The checkers must be able to fail: feed them a duplicate, a reordering and a phantom ack.
 TEST(TmSim, RecorderCatchesViolations) {
   Rng rng(1);
