@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "rain/codes/xor.h"
 #include "rain/core/assert.h"
 
 namespace rain::codes {
@@ -56,11 +57,23 @@ Result<std::vector<Cell>> Code::Update(const StripeView& stripe, Cell data,
                                 std::to_string(stripe.element_bytes));
   }
   uint8_t* element = stripe.Element(data);
-  std::vector<uint8_t> delta(stripe.element_bytes);
-  for (size_t i = 0; i < delta.size(); ++i) delta[i] = element[i] ^ new_data[i];
   std::vector<Cell> parities = ParityCellsOf(data);
+  if (XorOnly()) {
+    // One pass over the old element, the new one and each parity (kMaxDeltaParities covers
+    // every XOR code here: each data element is in exactly two parities).
+    constexpr size_t kMaxDeltaParities = 8;
+    RAIN_CHECK(parities.size() <= kMaxDeltaParities, "too many parities for a fused update");
+    uint8_t* targets[kMaxDeltaParities];
+    for (size_t i = 0; i < parities.size(); ++i) targets[i] = stripe.Element(parities[i]);
+    XorDelta(element, new_data.data(), targets, static_cast<int>(parities.size()),
+             stripe.element_bytes);
+    return parities;
+  }
+  // Uninitialised: every byte is written before it is read.
+  std::unique_ptr<uint8_t[]> delta(new uint8_t[stripe.element_bytes]);
+  for (size_t i = 0; i < stripe.element_bytes; ++i) delta[i] = element[i] ^ new_data[i];
   for (Cell p : parities) {
-    ApplyDelta(p, data, delta.data(), stripe.Element(p), stripe.element_bytes);
+    ApplyDelta(p, data, delta.get(), stripe.Element(p), stripe.element_bytes);
   }
   std::memcpy(element, new_data.data(), stripe.element_bytes);
   return parities;
@@ -88,8 +101,8 @@ bool ParitiesMatch(const Code& code, const StripeView& stripe) {
   for (int c = 0; c < code.columns(); ++c) {
     for (int r = 0; r < code.rows(); ++r) {
       if (code.Kind({r, c}) != CellKind::kParity) continue;
-      if (std::memcmp(encoded.view.Element({r, c}), stripe.Element({r, c}),
-                      stripe.element_bytes) != 0) {
+      if (std::memcmp(encoded.view.Element({r, c}), stripe.Element({r, c}), stripe.element_bytes) !=
+          0) {
         return false;
       }
     }

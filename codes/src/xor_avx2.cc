@@ -110,4 +110,28 @@ void XorAccAvx2(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) 
   Xor<true>(dst, srcs, nsrc, len);
 }
 
+void XorDeltaAvx2(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
+                  size_t len) {
+  RAIN_CHECK(nparity >= 0, "negative parity count");
+  size_t i = 0;
+  // Two vectors per step: the delta stays in registers while every parity is updated.
+  for (; i + 64 <= len; i += 64) {
+    const __m256i n0 = Load(new_data + i), n1 = Load(new_data + i + 32);
+    const __m256i d0 = _mm256_xor_si256(Load(data + i), n0);
+    const __m256i d1 = _mm256_xor_si256(Load(data + i + 32), n1);
+    for (int p = 0; p < nparity; ++p) {
+      uint8_t* q = parities[p] + i;
+      Store(q, _mm256_xor_si256(Load(q), d0));
+      Store(q + 32, _mm256_xor_si256(Load(q + 32), d1));
+    }
+    Store(data + i, n0);
+    Store(data + i + 32, n1);
+  }
+  for (; i < len; ++i) {
+    const uint8_t delta = data[i] ^ new_data[i];
+    for (int p = 0; p < nparity; ++p) parities[p][i] ^= delta;
+    data[i] = new_data[i];
+  }
+}
+
 }  // namespace rain::codes::internal

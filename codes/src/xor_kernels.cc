@@ -38,9 +38,11 @@ void XorScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
   }
 }
 
-constexpr internal::XorKernels kScalarKernels = {&XorGenScalar, &XorAccScalar};
-constexpr internal::XorKernels kAvx2Kernels = {&internal::XorGenAvx2, &internal::XorAccAvx2};
-constexpr internal::XorKernels kAvx512Kernels = {&internal::XorGenAvx512, &internal::XorAccAvx512};
+constexpr internal::XorKernels kScalarKernels = {&XorGenScalar, &XorAccScalar, &XorDeltaScalar};
+constexpr internal::XorKernels kAvx2Kernels = {&internal::XorGenAvx2, &internal::XorAccAvx2,
+                                               &internal::XorDeltaAvx2};
+constexpr internal::XorKernels kAvx512Kernels = {&internal::XorGenAvx512, &internal::XorAccAvx512,
+                                                 &internal::XorDeltaAvx2};
 
 const internal::XorKernels* KernelsFor(IsaPath path) {
   switch (path) {
@@ -143,6 +145,35 @@ void XorGenScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len
 
 void XorAccScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
   XorScalar<true>(dst, srcs, nsrc, len);
+}
+
+void XorDeltaScalar(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
+                    size_t len) {
+  RAIN_CHECK(nparity >= 0, "negative parity count");
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t old_word, new_word;
+    std::memcpy(&old_word, data + i, 8);
+    std::memcpy(&new_word, new_data + i, 8);
+    const uint64_t delta = old_word ^ new_word;
+    for (int p = 0; p < nparity; ++p) {
+      uint64_t parity_word;
+      std::memcpy(&parity_word, parities[p] + i, 8);
+      parity_word ^= delta;
+      std::memcpy(parities[p] + i, &parity_word, 8);
+    }
+    std::memcpy(data + i, &new_word, 8);
+  }
+  for (; i < len; ++i) {
+    const uint8_t delta = data[i] ^ new_data[i];
+    for (int p = 0; p < nparity; ++p) parities[p][i] ^= delta;
+    data[i] = new_data[i];
+  }
+}
+
+void XorDelta(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
+              size_t len) {
+  Kernels()->delta(data, new_data, parities, nparity, len);
 }
 
 void XorGen(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {

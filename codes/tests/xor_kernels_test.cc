@@ -170,6 +170,38 @@ TEST(XorKernels, DstMayEqualASource) {
   }
 }
 
+// XorDelta against its definition, byte by byte: parity ^= old ^ new, then data = new.
+TEST(XorKernels, DeltaUpdateEveryLengthOnEveryPath) {
+  for (IsaPath path : SupportedPaths()) {
+    SCOPED_TRACE(std::string(IsaPathName(path)));
+    ScopedPath scoped(path);
+    const uint64_t seed = 2000 + static_cast<uint64_t>(path);
+    SCOPED_TRACE("seed=" + std::to_string(seed));
+    Rng rng(seed);
+    constexpr int kParities = 3;
+    std::vector<uint8_t> data(kMaxLen + 64), fresh(kMaxLen + 64);
+    std::vector<std::vector<uint8_t>> parity(kParities, std::vector<uint8_t>(kMaxLen + 64));
+    for (size_t len = 0; len <= kMaxLen; ++len) {
+      const size_t off = rng.Below(64);
+      const int nparity = static_cast<int>(len % (kParities + 1));
+      rng.Fill(data);
+      rng.Fill(fresh);
+      for (auto& q : parity) rng.Fill(q);
+      std::vector<uint8_t> want_data = data;
+      std::vector<std::vector<uint8_t>> want_parity = parity;
+      for (size_t i = off; i < off + len; ++i) {
+        for (int q = 0; q < nparity; ++q) want_parity[q][i] ^= data[i] ^ fresh[i];
+        want_data[i] = fresh[i];
+      }
+      uint8_t* targets[kParities];
+      for (int q = 0; q < kParities; ++q) targets[q] = parity[q].data() + off;
+      XorDelta(data.data() + off, fresh.data() + off, targets, nparity, len);
+      ASSERT_EQ(data, want_data) << "len " << len;
+      for (int q = 0; q < kParities; ++q) ASSERT_EQ(parity[q], want_parity[q]) << "len " << len;
+    }
+  }
+}
+
 TEST(XorDispatch, ScalarAlwaysSupportedAndBestIsSupported) {
   EXPECT_TRUE(CpuSupports(IsaPath::kScalar));
   EXPECT_TRUE(CpuSupports(BestPath()));

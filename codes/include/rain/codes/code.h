@@ -69,8 +69,9 @@ class Code {
   // RS).
   int max_erasures() const { return max_erasures_; }
 
-  CellKind Kind(Cell c) const { return data_index_[Index(c)] >= 0 ? CellKind::kData
-                                                                    : CellKind::kParity; }
+  CellKind Kind(Cell c) const {
+    return data_index_[Index(c)] >= 0 ? CellKind::kData : CellKind::kParity;
+  }
   int data_elements() const { return static_cast<int>(data_cells_.size()); }
   // The i-th data element in data order (see the header comment).
   Cell DataCell(int index) const { return data_cells_[static_cast<size_t>(index)]; }
@@ -105,8 +106,13 @@ class Code {
   virtual void ApplyDelta(Cell parity, Cell data, const uint8_t* delta, uint8_t* parity_element,
                           size_t element_bytes) const = 0;
 
+  // True when every parity is the plain XOR of its data (X-code, B-code): a delta then applies
+  // to each parity unchanged, and Update runs as one fused pass (XorDelta).
+  virtual bool XorOnly() const { return false; }
+
   // Delta update in place: replaces data cell `data` with `new_data` (element_bytes long) and
-  // updates the parities that cover it. Returns the parity cells it changed.
+  // updates the parities that cover it. Returns the parity cells it changed. For an XOR-only
+  // code this reads and writes each touched element once.
   Result<std::vector<Cell>> Update(const StripeView& stripe, Cell data,
                                    std::span<const uint8_t> new_data) const;
 

@@ -44,6 +44,7 @@ class XCode final : public Code {
   std::vector<Cell> ParityCellsOf(Cell data) const override;
   void ApplyDelta(Cell parity, Cell data, const uint8_t* delta, uint8_t* parity_element,
                   size_t element_bytes) const override;
+  bool XorOnly() const override { return true; }
 
  private:
   explicit XCode(int n);

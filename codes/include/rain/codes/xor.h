@@ -49,9 +49,18 @@ void XorGen(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 // dst ^= srcs[0] ^ ... ^ srcs[nsrc-1]. nsrc >= 1; overlap rules as XorGen.
 void XorAcc(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 
+// A delta update in one pass: every parities[i] ^= data ^ new_data, then data = new_data. This is
+// the small write of an XOR code (each parity covering the element changes by the same delta),
+// reading each buffer once instead of building the delta first. nparity >= 0; the buffers must
+// not overlap.
+void XorDelta(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
+              size_t len);
+
 // The reference kernels: portable C++, always built, the oracle in tests.
 void XorGenScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 void XorAccScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
+void XorDeltaScalar(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
+                    size_t len);
 
 namespace internal {
 
@@ -59,12 +68,17 @@ namespace internal {
 struct XorKernels {
   void (*gen)(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
   void (*acc)(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
+  void (*delta)(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
+                size_t len);
 };
 
 // Defined in xor_avx2.cc / xor_avx512.cc (built with their own -m flags); call them only when
 // CpuSupports says so.
 void XorGenAvx2(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 void XorAccAvx2(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
+// Also the AVX-512 path's delta kernel: a delta update is bound by memory, not vector width.
+void XorDeltaAvx2(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
+                  size_t len);
 void XorGenAvx512(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 void XorAccAvx512(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 
