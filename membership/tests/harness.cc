@@ -227,6 +227,7 @@ void Cluster::Transmit(NodeId from, const membership::Transmit& tx) {
   NodeSlot& src = nodes_[Idx(from)];
   NodeSlot& dst = nodes_[Idx(tx.to)];
   Duration lat(rng_.Between(cfg_.latency_min.count(), cfg_.latency_max.count()));
+  if (spike_p_ > 0 && rng_.Chance(spike_p_)) lat += Duration(rng_.Between(0, spike_max_.count()));
   Instant arrival = now_ + lat;
   auto key = std::make_pair(from, tx.to);
   auto it = last_arrival_.find(key);

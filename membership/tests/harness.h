@@ -77,6 +77,9 @@ class Cluster {
   void SetLoss(double fail_p, double false_fail_p) {
     fail_p_ = fail_p, false_fail_p_ = false_fail_p;
   }
+  // With probability p a message is delayed by up to `max` more (per-pair order is kept), so
+  // messages from different senders overtake each other.
+  void SetSpikes(double p, Duration max) { spike_p_ = p, spike_max_ = max; }
   // Fails (drops, reports failed) the next reliable token pass sent by `n`.
   void DropNextTokenFrom(NodeId n) { drop_token_from_.insert(n); }
 
@@ -177,6 +180,8 @@ class Cluster {
   std::set<NodeId> drop_token_from_;
   double fail_p_ = 0;
   double false_fail_p_ = 0;
+  double spike_p_ = 0;
+  Duration spike_max_{0};
   uint64_t events_processed_ = 0;
   uint64_t messages_sent_ = 0;
   uint64_t same_time_steps_ = 0;

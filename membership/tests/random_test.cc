@@ -83,8 +83,10 @@ Outcome RunSeed(uint64_t seed) {
       case 6:
         if (rng.Chance(0.5)) {
           c.SetLoss(rng.Unit() * 0.05, rng.Unit() * 0.02);
+          c.SetSpikes(rng.Unit() * 0.3, Ms(rng.Between(1, 10)));
         } else {
           c.SetLoss(0, 0);
+          c.SetSpikes(0, Duration(0));
         }
         break;
       case 7:
@@ -110,6 +112,13 @@ Outcome RunSeed(uint64_t seed) {
       default:
         break;
     }
+    // Background traffic, so that view changes find messages in flight.
+    if (NodeId x = pick(true); x != kNoNode && rng.Chance(0.7)) {
+      (void)c
+          .Multicast(x, ToString(x) + "-" + std::to_string(++counter),
+                     rng.Chance(0.3) ? Service::kSafe : Service::kAgreed)
+          .ok();
+    }
     c.RunFor(Ms(rng.Between(1, 120)));
     if (!c.violations().empty()) return fail("invariant violated during faults");
   }
@@ -117,6 +126,7 @@ Outcome RunSeed(uint64_t seed) {
   // Faults stop: heal, restart some crashed nodes, no more loss. Pauses end within 400 ms.
   c.HealAll();
   c.SetLoss(0, 0);
+  c.SetSpikes(0, Duration(0));
   for (NodeId x : ids) {
     if (!c.up(x) && rng.Chance(0.6)) c.Restart(x);
   }
