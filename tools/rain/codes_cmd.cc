@@ -241,9 +241,16 @@ void RunVerify(VerifyArgs& args) {
     if (r->intact) {
       std::printf("result: intact\n");
     } else if (r->recoverable) {
-      std::printf("result: damaged but recoverable (%llu of %llu stripes have unusable blocks)\n",
-                  static_cast<unsigned long long>(r->stripes_degraded),
-                  static_cast<unsigned long long>(h.stripe_count));
+      int missing = 0, damaged = 0;
+      for (const ShardVerdict& v : r->shards) {
+        missing += v.state == ShardVerdict::State::kMissing;
+        damaged += v.state == ShardVerdict::State::kDamaged;
+      }
+      std::printf(
+          "result: damaged but recoverable (%d missing, %d damaged shards; %llu of %llu stripes "
+          "degraded)\n",
+          missing, damaged, static_cast<unsigned long long>(r->stripes_degraded),
+          static_cast<unsigned long long>(h.stripe_count));
     } else {
       std::printf(
           "result: NOT recoverable: stripe %llu has more unusable columns than %s "

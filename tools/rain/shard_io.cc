@@ -78,7 +78,10 @@ Result<TempFile> TempFile::Create(const std::string& final_path) {
   std::filesystem::path final(final_path);
   std::filesystem::path dir = final.parent_path();
   if (dir.empty()) dir = ".";
-  std::string pattern = (dir / ("." + final.filename().string() + ".rain-tmp-XXXXXX")).string();
+  // Built with append: g++ 12 at -O3 reports a false -Wrestrict for `"." + std::string`.
+  std::string temp_name(".");
+  temp_name.append(final.filename().string()).append(".rain-tmp-XXXXXX");
+  std::string pattern = (dir / temp_name).string();
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   int fd = ::mkostemp(name.data(), O_CLOEXEC);
@@ -134,6 +137,11 @@ Result<DirScan> ScanShardDir(const std::string& dir) {
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
     if (name == "." || name == "..") continue;
+    if (names.size() == kShardDirEntriesMax) {
+      ::closedir(d);
+      return ResourceExhaustedError(dir + " has more than " + std::to_string(kShardDirEntriesMax) +
+                                    " entries");
+    }
     names.push_back(name);
   }
   ::closedir(d);

@@ -91,6 +91,8 @@ struct DirScan {
 };
 
 // Reads the first kShardHeaderBytes of every regular file in `dir` (not recursive).
+// ResourceExhausted when the directory has more than kShardDirEntriesMax entries.
+inline constexpr size_t kShardDirEntriesMax = 65536;
 Result<DirScan> ScanShardDir(const std::string& dir);
 
 // The shards of one encode, one slot per column.

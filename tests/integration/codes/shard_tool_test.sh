@@ -179,7 +179,7 @@ expect out "column 1  .*rt-4097.1  damaged: 1 corrupt element \(stripe 1 row 0\)
 expect out "column 3  .*damaged: 1 corrupt element \(stripe 1 row 2\)"
 expect out "column 0  .*damaged: 1 corrupt element \(stripe 2 row 4\)"
 expect out "column 2  .*  ok"
-expect out "damaged but recoverable \(2 of 3 stripes have unusable blocks\)"
+expect out "damaged but recoverable \(0 missing, 3 damaged shards; 2 of 3 stripes degraded\)"
 run 3 codes verify "$work/x5" --json
 expect out '"intact":false' && expect out '"recoverable":true'
 expect out '"first_corrupt":\[\{"row":0,"stripe":1\}\]'
