@@ -55,10 +55,17 @@ bool ShardHeader::SameSetAs(const ShardHeader& other) const {
 uint32_t DefaultShardElementBytes(const Code& code, uint64_t file_bytes) {
   const uint64_t data_elements = static_cast<uint64_t>(code.data_elements());
   const uint64_t cells = static_cast<uint64_t>(code.columns()) * code.rows();
-  uint64_t element_bytes = std::max<uint64_t>(1, (file_bytes + data_elements - 1) / data_elements);
-  element_bytes = std::min<uint64_t>(element_bytes, kShardDefaultElementBytes);
-  element_bytes = std::min<uint64_t>(element_bytes, kShardStripeBytesMax / cells);
-  return static_cast<uint32_t>(std::max<uint64_t>(element_bytes, 1));
+  const uint64_t max_element_bytes = std::max<uint64_t>(
+      1, std::min<uint64_t>(kShardDefaultElementBytes, kShardStripeBytesMax / cells));
+  // As few stripes as the largest element allows, then the element size that spreads the file
+  // evenly over them: the padding stays below one byte per data element, instead of up to a
+  // whole stripe when the file is just over a multiple of the stripe size.
+  const uint64_t per_stripe_max = data_elements * max_element_bytes;
+  const uint64_t stripes =
+      std::max<uint64_t>(1, (file_bytes + per_stripe_max - 1) / per_stripe_max);
+  const uint64_t per_stripe = data_elements * stripes;
+  const uint64_t element_bytes = std::max<uint64_t>(1, (file_bytes + per_stripe - 1) / per_stripe);
+  return static_cast<uint32_t>(std::min(element_bytes, max_element_bytes));
 }
 
 Result<ShardPlan> PlanShards(const Code& code, uint64_t file_bytes, uint32_t element_bytes) {

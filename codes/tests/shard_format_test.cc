@@ -239,6 +239,8 @@ TEST(ShardFormat, DefaultElementSizeShrinksForSmallFiles) {
   EXPECT_EQ(DefaultShardElementBytes(*code, 16), 2u);
   EXPECT_EQ(DefaultShardElementBytes(*code, 150000), 10000u);
   EXPECT_EQ(DefaultShardElementBytes(*code, uint64_t{1} << 40), kShardDefaultElementBytes);
+  // Just over one full stripe: two stripes of half-size elements, not one full and one empty.
+  EXPECT_EQ(DefaultShardElementBytes(*code, 15 * 65536 + 30), 32769u);
   for (const char* spec : {"xcode:31", "rs:200+55", "bcode:30"}) {
     auto c = MustMakeCode(spec);
     uint32_t eb = DefaultShardElementBytes(*c, uint64_t{1} << 40);

@@ -98,9 +98,10 @@ struct ShardPlan {
   uint64_t stripe_count = 0;
 };
 
-// The element size `encode` uses when the user gives none: kShardDefaultElementBytes, cut down to
-// ceil(file_bytes / data elements) (at least 1) so that a small file fills about one stripe, and
-// further so that one stripe stays within kShardStripeBytesMax.
+// The element size `encode` uses when the user gives none: at most kShardDefaultElementBytes (and
+// small enough for one stripe to stay within kShardStripeBytesMax), as few stripes as that allows,
+// and the file spread evenly over them, so a small file fills about one stripe and the last
+// stripe's padding is under one byte per data element.
 uint32_t DefaultShardElementBytes(const Code& code, uint64_t file_bytes);
 
 // Plans an encode of `file_bytes` bytes with `element_bytes` per element. InvalidArgument when
