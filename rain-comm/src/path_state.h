@@ -14,8 +14,7 @@
 
 namespace rain::comm {
 
-// Hard cap on paths per peer (TransportOptions::paths_per_peer_max must not exceed it): the
-// per-fragment transmission counters are a fixed array.
+// Hard cap on paths per peer (TransportOptions::paths_per_peer_max must not exceed it).
 inline constexpr uint32_t kPathsHardMax = 16;
 
 struct PathState {
@@ -39,7 +38,9 @@ struct PathState {
 
   bool rto_running = false;
   Instant rto_armed{};
-  uint32_t rto_backoff = 0;  // consecutive RTO expirations without an ack or pong since
+  // Consecutive RTO expirations without an ack or pong since. At transmissions_per_path_max the
+  // path is exhausted; all paths exhausted fails the peer's messages (SendQueue, §6).
+  uint32_t rto_backoff = 0;
 
   Instant next_ping{};  // epoch: ping at once
 

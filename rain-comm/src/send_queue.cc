@@ -77,24 +77,21 @@ bool SendQueue::FlowAllows(uint64_t message_seq, const OutMessage& m, const Frag
 }
 
 bool SendQueue::Exhausted(const Fragment& f, const std::vector<PathState>& paths) const {
-  if (f.transmissions >=
-      kTransmissionsFactor * options_->transmissions_per_path_max * paths.size()) {
-    return true;
-  }
-  for (size_t p = 0; p < paths.size(); ++p) {
-    if (f.timeouts[p] < options_->transmissions_per_path_max) return false;
-  }
-  return true;
+  return f.transmissions >=
+         kTransmissionsFactor * options_->transmissions_per_path_max * paths.size();
 }
 
 int SendQueue::ChoosePath(const Fragment& f, const std::vector<PathState>& paths) const {
-  // Order: up and healthy, then up but suspect (an RTO fired), then down; config order within.
+  // Order: up and healthy, then up but suspect (an RTO fired), then down, then exhausted (only
+  // when every path is: the last RTOs before the peer's messages fail); config order within.
   if (Exhausted(f, paths)) return -1;
   int best = -1;
   int best_rank = 99;
   for (size_t p = 0; p < paths.size(); ++p) {
-    if (f.timeouts[p] >= options_->transmissions_per_path_max) continue;
-    const int rank = paths[p].monitor.up() ? (paths[p].suspect() ? 1 : 0) : 2;
+    const int rank = PathExhausted(paths[p])  ? 3
+                     : !paths[p].monitor.up() ? 2
+                     : paths[p].suspect()     ? 1
+                                              : 0;
     if (rank < best_rank) {
       best_rank = rank;
       best = static_cast<int>(p);
@@ -164,7 +161,7 @@ std::optional<PacketPlan> SendQueue::Plan(std::vector<PathState>& paths, Transpo
         Fail(c->ref.message_seq, stats);
         continue;
       }
-    } else if (f.timeouts[path] >= options_->transmissions_per_path_max) {
+    } else if (PathExhausted(paths[path])) {  // a parallel copy for a silent path
       Consume(*c);
       continue;
     }
@@ -196,7 +193,7 @@ std::optional<PacketPlan> SendQueue::Plan(std::vector<PathState>& paths, Transpo
     if (c->source == Candidate::Source::kRetransmit) ++stats.packets_retransmitted;
     if (m.strategy == Strategy::kParallel && c->source != Candidate::Source::kCopy) {
       for (size_t q = 0; q < paths.size(); ++q) {
-        if (static_cast<int>(q) != path && f.timeouts[q] < options_->transmissions_per_path_max) {
+        if (static_cast<int>(q) != path && !PathExhausted(paths[q])) {
           copies_.push_back(Candidate{Candidate::Source::kCopy, c->ref, static_cast<int>(q)});
         }
       }
@@ -317,7 +314,6 @@ void SendQueue::OnPacketLost(const SentPacket& p, Instant now, std::vector<PathS
     if (it == messages_.end()) continue;
     Fragment& f = it->second.fragments[ref.index];
     if (f.in_flight > 0) f.in_flight--;
-    if (by_rto && p.path < kPathsHardMax && f.timeouts[p.path] < UINT8_MAX) f.timeouts[p.path]++;
     if (f.state != FragmentState::kInFlight || f.in_flight > 0) continue;
     if (Exhausted(f, paths)) {
       Fail(ref.message_seq, stats);
@@ -366,7 +362,9 @@ void SendQueue::OnRtoExpired(uint32_t path, Instant now, std::vector<PathState>&
   PathState& ps = paths[path];
   ++stats.rto_expirations;
   ps.cc.OnRto(now, /*consecutive=*/ps.rto_backoff > 0);
-  ps.rto_backoff = std::min<uint32_t>(ps.rto_backoff + 1, 30);
+  // Counts up to transmissions_per_path_max (≤ 255) and beyond; the backoff itself stops at
+  // rto_max (RtoWithBackoff).
+  ps.rto_backoff = std::min<uint32_t>(ps.rto_backoff + 1, 1024);
   ps.rto_running = false;
   for (auto it = sent_.begin(); it != sent_.end();) {
     if (it->second.path != path) {
@@ -378,6 +376,13 @@ void SendQueue::OnRtoExpired(uint32_t path, Instant now, std::vector<PathState>&
     OnPacketLost(lost_packet, now, paths, stats, /*by_rto=*/true);
   }
   ps.bytes_in_flight = 0;
+  // The peer is silent: on every path, transmissions_per_path_max RTOs in a row without an ack or
+  // pong. Every pending message fails now (docs/transport.md §6), whichever packets happened to be
+  // in flight: under load each RTO only charges the few packets its window held.
+  for (const PathState& other : paths) {
+    if (!PathExhausted(other)) return;
+  }
+  FailPending(stats);
 }
 
 void SendQueue::Finish(uint64_t message_seq, SendOutcome outcome, TransportStats& stats) {
@@ -438,11 +443,15 @@ std::optional<Instant> SendQueue::OldestEnqueued() const {
   return messages_.begin()->second.enqueued;
 }
 
-void SendQueue::FailAll(TransportStats& stats) {
+void SendQueue::FailPending(TransportStats& stats) {
   while (!messages_.empty()) Finish(messages_.begin()->first, SendOutcome::kFailed, stats);
-  sent_.clear();
   copies_.clear();
   retransmit_.clear();
+}
+
+void SendQueue::FailAll(TransportStats& stats) {
+  FailPending(stats);
+  sent_.clear();
   loss_deadline_.reset();
 }
 

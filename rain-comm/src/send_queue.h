@@ -10,9 +10,12 @@
 // packet number (as QUIC), so acks are unambiguous and RTT samples clean. Loss: a packet is lost
 // when reorder_threshold_packets later packets on its path were acked, or 9/8·RTT after a later
 // one was, or when its path's RTO expires. A lost fragment is resent on the next path the
-// strategy allows; when transmissions_per_path_max of its transmissions on every path ended in
-// that path's RTO (or it was sent kTransmissionsFactor times as often in all) its message fails.
-// Each message ends in exactly one SendCompleted (collected in completed()).
+// strategy allows. A path is exhausted after transmissions_per_path_max RTO expirations in a row
+// with no ack or pong from it in between; when every path of the peer is exhausted, every
+// pending message fails at once (the peer is silent: docs/transport.md §6). A fragment sent
+// kTransmissionsFactor × transmissions_per_path_max × paths times in all while its paths stay
+// alive fails its message (a black hole for that packet). Each message ends in exactly one
+// SendCompleted (collected in completed()).
 #pragma once
 
 #include <cstdint>
@@ -44,9 +47,6 @@ struct Fragment {
   FragmentState state = FragmentState::kUnsent;
   uint8_t in_flight = 0;       // packets carrying it that are neither acked nor lost
   uint16_t transmissions = 0;  // on all paths
-  // Transmissions per path that ended in that path's RTO (nothing acked on the path for a whole
-  // RTO). Losses found by reordering or time thresholds prove the path alive and do not count.
-  std::array<uint8_t, kPathsHardMax> timeouts{};
 };
 
 struct OutMessage {
@@ -133,9 +133,16 @@ class SendQueue {
   };
   std::optional<Candidate> NextCandidate(bool first);
   void Consume(const Candidate& c);
-  // The path for the next transmission of `f` under `strategy`, or -1 when exhausted.
+  // The path for the next transmission of `f`, or -1 when `f` is a black hole (Exhausted).
   int ChoosePath(const Fragment& f, const std::vector<PathState>& paths) const;
+  // `f` was sent kTransmissionsFactor × transmissions_per_path_max × paths times in all.
   bool Exhausted(const Fragment& f, const std::vector<PathState>& paths) const;
+  // transmissions_per_path_max RTOs in a row on the path, with no ack or pong since.
+  bool PathExhausted(const PathState& ps) const {
+    return ps.rto_backoff >= options_->transmissions_per_path_max;
+  }
+  // Fails every pending message (in send order); packets in flight stay tracked for the paths.
+  void FailPending(TransportStats& stats);
   bool FlowAllows(uint64_t message_seq, const OutMessage& m, const Fragment& f) const;
   void OnPacketAcked(const SentPacket& p, Instant now, std::vector<PathState>& paths,
                      TransportStats& stats);

@@ -303,8 +303,7 @@ void TransportImpl::OnPeerIncarnation(Peer& peer, uint64_t incarnation,
 Duration TransportImpl::HandshakeBound(const Peer& peer) const {
   // A peer never heard from (no pong to any ping): its messages fail after the same bound as
   // transmissions that all time out (docs/transport.md §6).
-  return options.rto_max * options.transmissions_per_path_max *
-         static_cast<int64_t>(std::max<size_t>(1, peer.paths.size()));
+  return FailureDetectionBound(options, peer.paths.size());
 }
 
 PathState* TransportImpl::FindPath(Peer& peer, const Address& local, const Address& remote) {

@@ -514,9 +514,9 @@ TEST(TmSim, EveryAddressCutReportsFailureOnceWithinBound) {
   w.SendAt(t, NodeId{1}, NodeId{2}, kChannels[0], 5000, Strategy::kSequential, false);
   w.SendAt(t, NodeId{1}, NodeId{2}, kChannels[1], 100, Strategy::kParallel, false);
   auto inc = w.IncarnationNow();
-  // The detection bound of docs/transport.md §6: paths x transmissions_per_path_max x rto_max,
-  // plus 1 s of slack. The peer was never heard from: the messages must fail all the same.
-  Duration bound = o.rto_max * o.transmissions_per_path_max * 2 + seconds(1);
+  // The detection bound of docs/transport.md §6 (FailureDetectionBound), plus 1 s of slack. The
+  // peer was never heard from: the messages must fail all the same.
+  Duration bound = comm::FailureDetectionBound(o, 2) + seconds(1);
   ASSERT_TRUE(w.sim->RunUntil(t + bound, [&] { return w.Settled(); }).ok());
   EXPECT_TRUE(w.recorder->AllSettled(inc)) << "no failure reported within the bound";
   EXPECT_EQ(w.recorder->failed_count(), 2u);
@@ -538,8 +538,8 @@ TEST(TmSim, EveryAddressCutAfterContactFailsWithinBound) {
   w.sim->network().Cut(Endpoint{NodeId{1}, 1}, Endpoint{NodeId{2}, 1});
   w.SendAt(cut, NodeId{1}, NodeId{2}, kChannels[0], 5000, Strategy::kSequential, false);
   w.SendAt(cut, NodeId{1}, NodeId{2}, kChannels[1], 100, Strategy::kParallel, false);
-  // docs/transport.md §6: paths x transmissions_per_path_max x rto_max, plus 1 s of slack.
-  Duration bound = o.rto_max * o.transmissions_per_path_max * 2 + seconds(1);
+  // docs/transport.md §6 (FailureDetectionBound), plus 1 s of slack.
+  Duration bound = comm::FailureDetectionBound(o, 2) + seconds(1);
   ASSERT_TRUE(w.sim->RunUntil(cut + bound, [&] { return w.Settled(); }).ok());
   EXPECT_TRUE(w.Settled()) << "no failure reported within "
                            << std::chrono::duration_cast<milliseconds>(bound).count() << " ms";
@@ -566,7 +566,7 @@ TEST(TmSim, EveryAddressCutUnderLoadFailsWithinBound) {
     w.sim->network().Cut(Endpoint{NodeId{1}, 0}, Endpoint{NodeId{2}, 0});
     w.sim->network().Cut(Endpoint{NodeId{1}, 1}, Endpoint{NodeId{2}, 1});
   });
-  Duration bound = o.rto_max * o.transmissions_per_path_max * 2 + seconds(1);
+  Duration bound = comm::FailureDetectionBound(o, 2) + seconds(1);
   ASSERT_TRUE(w.sim->RunUntil(cut + bound, [&] { return w.recorder->failed_count() > 0; }).ok());
   std::fprintf(
       stderr, "both addresses cut under load: first failure after %lld ms (bound %lld)\n",

@@ -3,6 +3,7 @@
 // Defaults and their reasons are listed in docs/transport.md §"Limits".
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -45,8 +46,9 @@ struct TransportOptions {
   Duration rto_initial = std::chrono::milliseconds(200);  // before the first RTT sample on a path
   Duration rto_min = std::chrono::milliseconds(20);
   Duration rto_max = std::chrono::seconds(2);
-  // Transmissions of one packet's data on one path (the first send and its resends) before the
-  // next path is tried; a message fails when some packet exhausted this on every path.
+  // RTO expirations in a row on one path (no ack or pong from it in between) before the path is
+  // exhausted and data moves to the next path; when every path of a peer is exhausted, every
+  // pending message to it fails (docs/transport.md §6, FailureDetectionBound).
   uint32_t transmissions_per_path_max = 3;
   uint32_t ack_every_packets = 2;  // ack at once after this many unacked data packets
   Duration ack_delay_max =
@@ -75,5 +77,13 @@ struct TransportOptions {
   // --- replay protection ---
   uint32_t replay_window_packets = 4096;  // packet numbers remembered per peer incarnation
 };
+
+// The failure-detection bound of docs/transport.md §6 for a peer with `paths` paths: once no
+// path has acknowledged anything (nor answered a ping) for this long while data was in flight,
+// every pending message to the peer has failed. paths × transmissions_per_path_max × rto_max.
+inline Duration FailureDetectionBound(const TransportOptions& options, size_t paths) {
+  return options.rto_max * options.transmissions_per_path_max *
+         static_cast<int64_t>(std::max<size_t>(1, paths));
+}
 
 }  // namespace rain::comm
