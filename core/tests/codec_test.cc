@@ -12,8 +12,8 @@ TEST(Codec, RoundTripIsLittleEndian) {
   w.U32(0x04050607);
   w.U64(0x08090a0b0c0d0e0fULL);
   w.LengthPrefixed("rain");
-  const std::vector<uint8_t> expected_prefix = {0x01, 0x03, 0x02, 0x07, 0x06, 0x05, 0x04,
-                                                0x0f, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08};
+  const std::vector<uint8_t> expected_prefix = {0x01, 0x03, 0x02, 0x07, 0x06, 0x05, 0x04, 0x0f,
+                                                0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08};
   ASSERT_GE(w.size(), expected_prefix.size());
   EXPECT_TRUE(std::equal(expected_prefix.begin(), expected_prefix.end(), w.bytes().begin()));
 

@@ -7,8 +7,8 @@ namespace rain::internal {
 [[noreturn]] void CheckFailed(const char* expr, const char* message, const char* file, int line);
 }  // namespace rain::internal
 
-#define RAIN_CHECK(cond, message)                                                   \
-  do {                                                                              \
-    if (!(cond)) [[unlikely]]                                                       \
-      ::rain::internal::CheckFailed(#cond, (message), __FILE__, __LINE__);          \
+#define RAIN_CHECK(cond, message)                                          \
+  do {                                                                     \
+    if (!(cond)) [[unlikely]]                                              \
+      ::rain::internal::CheckFailed(#cond, (message), __FILE__, __LINE__); \
   } while (0)

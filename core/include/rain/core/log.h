@@ -15,8 +15,8 @@ void LogLine(LogLevel level, std::string_view component, std::string_view messag
 
 }  // namespace rain
 
-#define RAIN_LOG(level, component, ...)                                      \
-  do {                                                                       \
-    if (::rain::LogLevel::level >= ::rain::GetLogLevel())                    \
-      ::rain::LogLine(::rain::LogLevel::level, (component), (__VA_ARGS__));  \
+#define RAIN_LOG(level, component, ...)                                     \
+  do {                                                                      \
+    if (::rain::LogLevel::level >= ::rain::GetLogLevel())                   \
+      ::rain::LogLine(::rain::LogLevel::level, (component), (__VA_ARGS__)); \
   } while (0)

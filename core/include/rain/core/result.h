@@ -16,7 +16,7 @@ class [[nodiscard]] Result {
  public:
   // Implicit from a value and from an error status, so `return value;` and `return status;`
   // both work. Constructing from an ok Status is a bug.
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     RAIN_CHECK(!status_.ok(), "Result constructed from an ok Status");
   }
@@ -50,8 +50,8 @@ class [[nodiscard]] Result {
 }  // namespace rain
 
 // Declares `lhs` from a Result expression, or returns its error status.
-#define RAIN_ASSIGN_OR_RETURN(lhs, expr)                                         \
-  auto RAIN_STATUS_CONCAT(rain_result_, __LINE__) = (expr);                      \
-  if (!RAIN_STATUS_CONCAT(rain_result_, __LINE__).ok())                          \
-    return RAIN_STATUS_CONCAT(rain_result_, __LINE__).status();                  \
+#define RAIN_ASSIGN_OR_RETURN(lhs, expr)                        \
+  auto RAIN_STATUS_CONCAT(rain_result_, __LINE__) = (expr);     \
+  if (!RAIN_STATUS_CONCAT(rain_result_, __LINE__).ok())         \
+    return RAIN_STATUS_CONCAT(rain_result_, __LINE__).status(); \
   lhs = std::move(RAIN_STATUS_CONCAT(rain_result_, __LINE__)).value()
