@@ -65,31 +65,6 @@ inline void Block1(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t i)
   Store(dst + i, a);
 }
 
-// The last len % 32 bytes: 8 at a time, then single bytes.
-template <bool kAccumulate>
-void Tail(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t i, size_t len) {
-  for (; i + 8 <= len; i += 8) {
-    uint64_t x;
-    std::memcpy(&x, srcs[0] + i, 8);
-    for (int s = 1; s < nsrc; ++s) {
-      uint64_t y;
-      std::memcpy(&y, srcs[s] + i, 8);
-      x ^= y;
-    }
-    if constexpr (kAccumulate) {
-      uint64_t d;
-      std::memcpy(&d, dst + i, 8);
-      x ^= d;
-    }
-    std::memcpy(dst + i, &x, 8);
-  }
-  for (; i < len; ++i) {
-    uint8_t x = srcs[0][i];
-    for (int s = 1; s < nsrc; ++s) x ^= srcs[s][i];
-    dst[i] = kAccumulate ? static_cast<uint8_t>(dst[i] ^ x) : x;
-  }
-}
-
 template <bool kAccumulate>
 void Xor(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
   RAIN_CHECK(nsrc >= 1, "XOR needs at least one source");
@@ -97,7 +72,7 @@ void Xor(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
   // Eight vectors per block hide load latency; 16 ymm registers leave room for the address math.
   for (; i + 256 <= len; i += 256) Block8<kAccumulate>(dst, srcs, nsrc, i);
   for (; i + 32 <= len; i += 32) Block1<kAccumulate>(dst, srcs, nsrc, i);
-  Tail<kAccumulate>(dst, srcs, nsrc, i, len);
+  XorScalarRange(dst, srcs, nsrc, i, len, kAccumulate);  // the tail
 }
 
 }  // namespace

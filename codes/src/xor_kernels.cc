@@ -11,33 +11,6 @@
 namespace rain::codes {
 namespace {
 
-// Word-at-a-time XOR; memcpy keeps unaligned loads and stores defined behaviour.
-template <bool kAccumulate>
-void XorScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
-  RAIN_CHECK(nsrc >= 1, "XOR needs at least one source");
-  size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    uint64_t x;
-    std::memcpy(&x, srcs[0] + i, 8);
-    for (int s = 1; s < nsrc; ++s) {
-      uint64_t y;
-      std::memcpy(&y, srcs[s] + i, 8);
-      x ^= y;
-    }
-    if constexpr (kAccumulate) {
-      uint64_t d;
-      std::memcpy(&d, dst + i, 8);
-      x ^= d;
-    }
-    std::memcpy(dst + i, &x, 8);
-  }
-  for (; i < len; ++i) {
-    uint8_t x = srcs[0][i];
-    for (int s = 1; s < nsrc; ++s) x ^= srcs[s][i];
-    dst[i] = kAccumulate ? static_cast<uint8_t>(dst[i] ^ x) : x;
-  }
-}
-
 constexpr internal::XorKernels kScalarKernels = {&XorGenScalar, &XorAccScalar, &XorDeltaScalar};
 constexpr internal::XorKernels kAvx2Kernels = {&internal::XorGenAvx2, &internal::XorAccAvx2,
                                                &internal::XorDeltaAvx2};
@@ -140,11 +113,11 @@ Status ForcePath(IsaPath path) {
 }
 
 void XorGenScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
-  XorScalar<false>(dst, srcs, nsrc, len);
+  internal::XorScalarRange(dst, srcs, nsrc, 0, len, false);
 }
 
 void XorAccScalar(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
-  XorScalar<true>(dst, srcs, nsrc, len);
+  internal::XorScalarRange(dst, srcs, nsrc, 0, len, true);
 }
 
 void XorDeltaScalar(uint8_t* data, const uint8_t* new_data, uint8_t* const* parities, int nparity,
@@ -185,6 +158,33 @@ void XorAcc(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len) {
 }
 
 namespace internal {
+
+// Word at a time; memcpy keeps unaligned loads and stores defined behaviour.
+void XorScalarRange(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t begin, size_t len,
+                    bool accumulate) {
+  RAIN_CHECK(nsrc >= 1, "XOR needs at least one source");
+  size_t i = begin;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, srcs[0] + i, 8);
+    for (int s = 1; s < nsrc; ++s) {
+      uint64_t y;
+      std::memcpy(&y, srcs[s] + i, 8);
+      x ^= y;
+    }
+    if (accumulate) {
+      uint64_t d;
+      std::memcpy(&d, dst + i, 8);
+      x ^= d;
+    }
+    std::memcpy(dst + i, &x, 8);
+  }
+  for (; i < len; ++i) {
+    uint8_t x = srcs[0][i];
+    for (int s = 1; s < nsrc; ++s) x ^= srcs[s][i];
+    dst[i] = accumulate ? static_cast<uint8_t>(dst[i] ^ x) : x;
+  }
+}
 
 IsaPath ChoosePath(const char* env_value, std::string* warning) {
   warning->clear();

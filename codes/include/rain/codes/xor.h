@@ -82,6 +82,12 @@ void XorDeltaAvx2(uint8_t* data, const uint8_t* new_data, uint8_t* const* pariti
 void XorGenAvx512(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 void XorAccAvx512(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t len);
 
+// The scalar XOR over bytes [begin, len) of dst and every source: dst = XOR of the sources, or
+// dst ^= it when `accumulate`. The scalar kernels are this over [0, len); the SIMD kernels call
+// it for their tails.
+void XorScalarRange(uint8_t* dst, const uint8_t* const* srcs, int nsrc, size_t begin, size_t len,
+                    bool accumulate);
+
 // The path the first call picks given the value of RAIN_CODES_ISA (nullptr when unset). Sets
 // `*warning` to a message for stderr when the value is unknown or the CPU cannot run it (then
 // the result is BestPath()); leaves it empty otherwise. Exposed for tests.
