@@ -261,6 +261,13 @@ void RunVerify(VerifyArgs& args) {
   ExitStatus() = r->intact ? kExitOk : r->recoverable ? kExitDamaged : kExitFailure;
 }
 
+// The flags every codes subcommand shares: output mode, progress, and the exit-status epilog.
+void AddOutputFlags(CLI::App* command, bool& json, bool& no_progress) {
+  command->add_flag("--json", json, "Print one JSON object");
+  command->add_flag("--no-progress", no_progress, "No progress bar on stderr");
+  command->footer(kExitEpilog);
+}
+
 }  // namespace
 
 void AddCodesCommand(CLI::App& app) {
@@ -280,9 +287,7 @@ void AddCodesCommand(CLI::App& app) {
       ->required();
   encode->add_option("--element-bytes", encode_args->element_bytes,
                      "Bytes per code element (default: 64 KiB, less for small files)");
-  encode->add_flag("--json", encode_args->json, "Print one JSON object");
-  encode->add_flag("--no-progress", encode_args->no_progress, "No progress bar on stderr");
-  encode->footer(kExitEpilog);
+  AddOutputFlags(encode, encode_args->json, encode_args->no_progress);
   encode->callback([encode_args] { RunEncode(*encode_args); });
 
   auto decode_args = std::make_shared<DecodeArgs>();
@@ -295,9 +300,7 @@ void AddCodesCommand(CLI::App& app) {
       ->required();
   decode->add_option("--set", decode_args->options.set_prefix,
                      "Use the encode whose set id starts with this (when DIR holds several)");
-  decode->add_flag("--json", decode_args->json, "Print one JSON object");
-  decode->add_flag("--no-progress", decode_args->no_progress, "No progress bar on stderr");
-  decode->footer(kExitEpilog);
+  AddOutputFlags(decode, decode_args->json, decode_args->no_progress);
   decode->callback([decode_args] { RunDecode(*decode_args); });
 
   auto verify_args = std::make_shared<VerifyArgs>();
@@ -306,9 +309,7 @@ void AddCodesCommand(CLI::App& app) {
   verify->add_option("dir", verify_args->options.shard_dir, "Directory of shards")->required();
   verify->add_option("--set", verify_args->options.set_prefix,
                      "Use the encode whose set id starts with this (when DIR holds several)");
-  verify->add_flag("--json", verify_args->json, "Print one JSON object");
-  verify->add_flag("--no-progress", verify_args->no_progress, "No progress bar on stderr");
-  verify->footer(kExitEpilog);
+  AddOutputFlags(verify, verify_args->json, verify_args->no_progress);
   verify->callback([verify_args] { RunVerify(*verify_args); });
 }
 
