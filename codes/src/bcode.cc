@@ -107,39 +107,16 @@ BCode::BCode(int length, int p) : p_(p) {
   Layout layout = MakeLayout(p, /*odd_length=*/length == p);
   RAIN_CHECK(layout.columns == length, "B-code layout width");
   elements_ = layout.elements;
-  engine_ = std::make_unique<XorArrayCode>("bcode:" + std::to_string(length), layout.columns,
-                                           layout.rows, /*max_erasures=*/2, Groups(layout, p));
-  std::vector<bool> is_data;
-  for (const BCodeElement& e : elements_) is_data.push_back(!e.parity);
-  InitGeometry(layout.columns, layout.rows, /*max_erasures=*/2, is_data);
+  Init("bcode:" + std::to_string(length), layout.columns, layout.rows, /*max_erasures=*/2,
+       Groups(layout, p));
 }
 
 BCode::~BCode() = default;
-
-std::string BCode::Spec() const { return engine_->Spec(); }
 
 BCodeElement BCode::ElementAt(Cell cell) const {
   RAIN_CHECK(cell.row >= 0 && cell.row < rows() && cell.column >= 0 && cell.column < columns(),
              "BCode::ElementAt: cell outside the array");
   return elements_[static_cast<size_t>(cell.row * columns() + cell.column)];
-}
-
-void BCode::Encode(const StripeView& stripe) const { engine_->Encode(stripe); }
-
-Status BCode::Decode(const StripeView& stripe, std::span<const int> erased) const {
-  return engine_->Decode(stripe, erased);
-}
-
-Status BCode::DecodeCells(const StripeView& stripe, std::span<const int> erased,
-                          std::span<const Cell> wanted) const {
-  return engine_->DecodeCells(stripe, erased, wanted);
-}
-
-std::vector<Cell> BCode::ParityCellsOf(Cell data) const { return engine_->ParityCellsOf(data); }
-
-void BCode::ApplyDelta(Cell parity, Cell data, const uint8_t* delta, uint8_t* parity_element,
-                       size_t element_bytes) const {
-  engine_->ApplyDelta(parity, data, delta, parity_element, element_bytes);
 }
 
 }  // namespace rain::codes

@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "rain/core/assert.h"
 #include "xor_array_code.h"
 
 namespace rain::codes {
@@ -66,36 +65,8 @@ Result<std::unique_ptr<XCode>> XCode::Make(int n) {
   return std::unique_ptr<XCode>(new XCode(n));
 }
 
-XCode::XCode(int n)
-    : engine_(std::make_unique<XorArrayCode>("xcode:" + std::to_string(n), n, n,
-                                             /*max_erasures=*/2, Groups(n))) {
-  std::vector<bool> is_data;
-  for (int r = 0; r < n; ++r) {
-    for (int c = 0; c < n; ++c) is_data.push_back(engine_->Kind({r, c}) == CellKind::kData);
-  }
-  InitGeometry(n, n, /*max_erasures=*/2, is_data);
-}
+XCode::XCode(int n) { Init("xcode:" + std::to_string(n), n, n, /*max_erasures=*/2, Groups(n)); }
 
 XCode::~XCode() = default;
-
-std::string XCode::Spec() const { return engine_->Spec(); }
-
-void XCode::Encode(const StripeView& stripe) const { engine_->Encode(stripe); }
-
-Status XCode::Decode(const StripeView& stripe, std::span<const int> erased) const {
-  return engine_->Decode(stripe, erased);
-}
-
-Status XCode::DecodeCells(const StripeView& stripe, std::span<const int> erased,
-                          std::span<const Cell> wanted) const {
-  return engine_->DecodeCells(stripe, erased, wanted);
-}
-
-std::vector<Cell> XCode::ParityCellsOf(Cell data) const { return engine_->ParityCellsOf(data); }
-
-void XCode::ApplyDelta(Cell parity, Cell data, const uint8_t* delta, uint8_t* parity_element,
-                       size_t element_bytes) const {
-  engine_->ApplyDelta(parity, data, delta, parity_element, element_bytes);
-}
 
 }  // namespace rain::codes

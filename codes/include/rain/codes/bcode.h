@@ -13,7 +13,8 @@
 // Each data element is in exactly two parities (P_u and P_w), stored in two other columns.
 //
 // BCode is a Code (see code.h for the contracts); all of its methods are const and thread-safe.
-// The work is done by the generic XOR array-code engine (codes/src/xor_array_code.h).
+// It only lists its parity groups; XorArray (xor_array.h) runs them. ParityCellsOf returns
+// {P_u cell, P_w cell} for the data edge {u, w}, u < w.
 #pragma once
 
 #include <memory>
@@ -21,12 +22,10 @@
 #include <string>
 #include <vector>
 
-#include "rain/codes/code.h"
+#include "rain/codes/xor_array.h"
 #include "rain/core/result.h"
 
 namespace rain::codes {
-
-class XorArrayCode;
 
 // What a B-code cell holds: the data edge {u, w} (u < w) or the parity P_u (w = -1).
 struct BCodeElement {
@@ -36,7 +35,7 @@ struct BCodeElement {
   friend bool operator==(const BCodeElement&, const BCodeElement&) = default;
 };
 
-class BCode final : public Code {
+class BCode final : public XorArray {
  public:
   static constexpr int kMaxLength = 31;
 
@@ -45,31 +44,17 @@ class BCode final : public Code {
   static Result<std::unique_ptr<BCode>> Make(int length);
   ~BCode() override;
 
-  // "bcode:L".
-  std::string Spec() const override;
   int length() const { return columns(); }
   // The odd prime p the code is built from (length p or p-1).
   int prime() const { return p_; }
   // The edge or parity stored in `cell` (inside the array).
   BCodeElement ElementAt(Cell cell) const;
 
-  void Encode(const StripeView& stripe) const override;
-  Status Decode(const StripeView& stripe, std::span<const int> erased) const override;
-  Status DecodeCells(const StripeView& stripe, std::span<const int> erased,
-                     std::span<const Cell> wanted) const override;
-  // {P_u cell, P_w cell} for the data edge {u, w}, u < w; empty for a parity cell or a cell
-  // outside the array.
-  std::vector<Cell> ParityCellsOf(Cell data) const override;
-  void ApplyDelta(Cell parity, Cell data, const uint8_t* delta, uint8_t* parity_element,
-                  size_t element_bytes) const override;
-  bool XorOnly() const override { return true; }
-
  private:
   BCode(int length, int p);
 
   int p_;
   std::vector<BCodeElement> elements_;  // row-major
-  std::unique_ptr<const XorArrayCode> engine_;
 };
 
 }  // namespace rain::codes

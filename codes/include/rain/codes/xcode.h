@@ -6,8 +6,8 @@
 // costs 2 − 2/(n−2) XORs per data element (optimal encoding).
 //
 // XCode is a Code (see code.h for the contracts); all of its methods are const and thread-safe.
-// The work is done by the generic XOR array-code engine (codes/src/xor_array_code.h), so encode,
-// decode and delta updates run the SIMD XOR kernels of xor.h over cached peeling schedules.
+// It only lists its parity groups; XorArray (xor_array.h) runs them. ParityCellsOf returns
+// {P cell, Q cell} for a data cell.
 #pragma once
 
 #include <memory>
@@ -15,14 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "rain/codes/code.h"
+#include "rain/codes/xor_array.h"
 #include "rain/core/result.h"
 
 namespace rain::codes {
 
-class XorArrayCode;
-
-class XCode final : public Code {
+class XCode final : public XorArray {
  public:
   static constexpr int kMinLength = 5;
   static constexpr int kMaxLength = 31;
@@ -32,24 +30,10 @@ class XCode final : public Code {
   static Result<std::unique_ptr<XCode>> Make(int n);
   ~XCode() override;
 
-  // "xcode:N".
-  std::string Spec() const override;
   int length() const { return columns(); }
-
-  void Encode(const StripeView& stripe) const override;
-  Status Decode(const StripeView& stripe, std::span<const int> erased) const override;
-  Status DecodeCells(const StripeView& stripe, std::span<const int> erased,
-                     std::span<const Cell> wanted) const override;
-  // {P cell, Q cell} for a data cell; empty for a parity cell or a cell outside the array.
-  std::vector<Cell> ParityCellsOf(Cell data) const override;
-  void ApplyDelta(Cell parity, Cell data, const uint8_t* delta, uint8_t* parity_element,
-                  size_t element_bytes) const override;
-  bool XorOnly() const override { return true; }
 
  private:
   explicit XCode(int n);
-
-  std::unique_ptr<const XorArrayCode> engine_;
 };
 
 }  // namespace rain::codes
