@@ -43,9 +43,10 @@ std::chrono::steady_clock::time_point ToSteady(Instant t) {
 
 class TransportDriver::Impl {
  public:
-  Impl(DriverOptions options, EventHandler handler)
+  Impl(DriverOptions options, EventHandler handler, std::shared_ptr<UpperLayer> upper)
       : options_(std::move(options)),
         handler_(std::move(handler)),
+        upper_(std::move(upper)),
         work_(asio::make_work_guard(io_)),
         timer_(io_),
         drop_rng_(options_.receive_drop_seed) {}
@@ -296,6 +297,10 @@ class TransportDriver::Impl {
   }
 
   void Deliver(Instant now, Event e) {
+    if (upper_) {
+      upper_->HandleTransportEvent(*tm_, now, std::move(e));
+      return;
+    }
     if (handler_) {
       handler_(*tm_, now, std::move(e));
       return;
@@ -316,6 +321,9 @@ class TransportDriver::Impl {
         Deliver(now, std::move(*e));
         progress = true;
       }
+      // The upper layer's outputs of this input (and of the events above) go into the Transport
+      // before its transmits are drained, so they leave in the same batch.
+      if (upper_ && upper_->Flush(*tm_, now)) progress = true;
       while (!WriteBlocked()) {
         std::optional<Transmit> t = tm_->PollTransmit(now);
         if (!t) break;
@@ -334,6 +342,10 @@ class TransportDriver::Impl {
 
   void ArmTimer() {
     std::optional<Instant> d = tm_->PollDeadline();
+    if (upper_) {
+      std::optional<Instant> u = upper_->PollDeadline();
+      if (u && (!d || *u < *d)) d = u;
+    }
     // Re-arming costs a timerfd syscall, and the deadline moves after almost every input. So the
     // timer is only moved earlier: if it is armed at or before the new deadline (or the core
     // wants no timer) it is left to fire; an early HandleTimeout is harmless (transport.h) and
@@ -345,14 +357,22 @@ class TransportDriver::Impl {
       if (ec) return;  // re-armed or cancelled
       armed_.reset();
       Instant now = MonotonicClock::now();
-      tm_->HandleTimeout(now);
+      // The one timer serves both layers: each gets HandleTimeout only once its own deadline has
+      // passed (the Transport tolerates early calls, but an upper layer need not).
+      std::optional<Instant> td = tm_->PollDeadline();
+      if (!td || *td <= now) tm_->HandleTimeout(now);
+      if (upper_) {
+        std::optional<Instant> ud = upper_->PollDeadline();
+        if (ud && *ud <= now) upper_->HandleTimeout(*tm_, now);
+      }
       Pump(now);
     });
   }
 
   DriverOptions options_;
   EventHandler handler_;
-  std::optional<Transport> tm_;  // set by Open
+  std::shared_ptr<UpperLayer> upper_;  // when set, gets every event instead of handler_/queue
+  std::optional<Transport> tm_;        // set by Open
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer timer_;
@@ -378,16 +398,35 @@ class TransportDriver::Impl {
       send_errors_{0}, wakeups_{0};
 };
 
-Result<std::unique_ptr<TransportDriver>> TransportDriver::Start(DriverOptions options,
-                                                                EventHandler handler) {
+namespace {
+Result<std::unique_ptr<TransportDriver::Impl>> MakeImpl(DriverOptions options,
+                                                        TransportDriver::EventHandler handler,
+                                                        std::shared_ptr<UpperLayer> upper) {
   if (options.transport.local_addresses.empty()) {
     return InvalidArgumentError("DriverOptions: no local address");
   }
   // Validate before any socket is opened, so a bad option is InvalidArgument, not IoError.
   RAIN_RETURN_IF_ERROR(Transport::Create(options.transport).status());
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  auto impl = std::make_unique<TransportDriver::Impl>(std::move(options), std::move(handler),
+                                                      std::move(upper));
   RAIN_RETURN_IF_ERROR(impl->Open());
   impl->StartThread();
+  return impl;
+}
+}  // namespace
+
+Result<std::unique_ptr<TransportDriver>> TransportDriver::Start(DriverOptions options,
+                                                                EventHandler handler) {
+  RAIN_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
+                        MakeImpl(std::move(options), std::move(handler), nullptr));
+  return std::unique_ptr<TransportDriver>(new TransportDriver(std::move(impl)));
+}
+
+Result<std::unique_ptr<TransportDriver>> TransportDriver::Start(DriverOptions options,
+                                                                std::shared_ptr<UpperLayer> upper) {
+  if (upper == nullptr) return InvalidArgumentError("TransportDriver::Start: null upper layer");
+  RAIN_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
+                        MakeImpl(std::move(options), nullptr, std::move(upper)));
   return std::unique_ptr<TransportDriver>(new TransportDriver(std::move(impl)));
 }
 

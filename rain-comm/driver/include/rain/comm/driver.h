@@ -9,6 +9,11 @@
 // plus a wakeup (Post, SendReliable) and, if no handler is given, a bounded event queue
 // (WaitEvent). The Transport core never sees a socket: the driver maps comm::Address to sockaddr.
 //
+// An upper layer (UpperLayer below: the GCM stacked on the Transport, via rain::node::NodeStack)
+// runs on the I/O thread too: it receives the Transport's events, has its outputs drained after
+// every input (its sends go straight into the Transport), and shares the one timer, armed at
+// min(Transport deadline, upper deadline).
+//
 // Fault injection for tests and `rain bench transport`: receive_drop_probability drops received
 // datagrams before the core sees them, from a seeded rain::Rng (so it works without root, unlike
 // tc netem).
@@ -56,6 +61,26 @@ struct DriverStats {
   uint64_t wakeups = 0;
 };
 
+// A sans-IO layer stacked on the Transport and run by the driver on its I/O thread (the GCM,
+// through rain::node::NodeStack). Every method is called on the I/O thread only, so the layer
+// needs no locks as long as other threads reach it only through TransportDriver::Post/Run.
+class UpperLayer {
+ public:
+  virtual ~UpperLayer() = default;
+  // One Transport event (every event goes here; there is no EventHandler or event queue when an
+  // upper layer is given). Must not block.
+  virtual void HandleTransportEvent(Transport& transport, Instant now, Event event) = 0;
+  // The layer's own deadline (from its PollDeadline) has passed.
+  virtual void HandleTimeout(Transport& transport, Instant now) = 0;
+  // Called after every input (socket batch, timer, command, event): hand every pending output
+  // of the layer to `transport` (SendReliable / SendUnreliable). Returns true if it produced
+  // anything, so that the driver drains the Transport again.
+  virtual bool Flush(Transport& transport, Instant now) = 0;
+  // When HandleTimeout must next be called; nullopt for none. The driver's one timer is armed at
+  // min(this, Transport::PollDeadline()).
+  virtual std::optional<Instant> PollDeadline() const = 0;
+};
+
 class TransportDriver {
  public:
   // Called on the I/O thread for each event, with the Transport and the current time so that the
@@ -67,6 +92,11 @@ class TransportDriver {
   // Errors: InvalidArgument (options), IoError (socket/bind).
   static Result<std::unique_ptr<TransportDriver>> Start(DriverOptions options,
                                                         EventHandler handler = nullptr);
+  // As above with an upper layer run on the I/O thread (see UpperLayer). The driver keeps a
+  // reference until its destructor returns; events of the final Shutdown still reach the layer.
+  // WaitEvent is unused in this mode. InvalidArgument if `upper` is null.
+  static Result<std::unique_ptr<TransportDriver>> Start(DriverOptions options,
+                                                        std::shared_ptr<UpperLayer> upper);
   // Stops the I/O thread (Shutdown on the Transport first, so pending sends complete as failed;
   // those events are still delivered to the handler or the queue), then closes the sockets.
   ~TransportDriver();
