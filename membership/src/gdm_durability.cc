@@ -1,0 +1,115 @@
+// Durability (docs/gdm.md "Durability"): a command completes ok only when its change is durable
+// on every member of the view.
+//
+// Every input that changes the state leaves its changed items and meta dirty; PollPersist turns
+// them into one batch for the Storage seam (an fsync'd RocksDB write batch in production). When
+// a batch completes, the node's durable index is the state index the batch carried, and it
+// reports it to every member of the view (DurableAck, point-to-point). A command applied at
+// index i completes when every member of the current view reported a durable index >= i in this
+// view (reports are per view: a member's index is only comparable within one lineage). The
+// sync point of a primary view is acknowledged the same way, which is when the election's epoch
+// for the view becomes official (EpochDurable).
+#include <algorithm>
+
+#include "rain/core/assert.h"
+#include "rain/membership/gdm.h"
+
+namespace rain::membership {
+
+std::optional<PersistBatch> Gdm::PollPersist() {
+  if (dirty_.empty() && !meta_dirty_ && !replace_all_) return std::nullopt;
+  PersistBatch b;
+  b.ticket = next_ticket_++;
+  b.replace_all = replace_all_;
+  if (replace_all_) {
+    b.items.reserve(state_.items.size());
+    for (const auto& [id, item] : state_.items) b.items.emplace_back(id, item);
+  } else {
+    b.items.reserve(dirty_.size());
+    for (ItemId id : dirty_) {
+      auto it = state_.items.find(id);
+      if (it == state_.items.end()) {
+        b.items.emplace_back(id, std::nullopt);
+      } else {
+        b.items.emplace_back(id, it->second);
+      }
+    }
+  }
+  b.meta.index = state_.index;
+  b.meta.digest = state_.digest;
+  b.meta.epoch = state_.epoch;
+  b.meta.leader = state_.leader;
+  b.meta.last_primary = state_.last_primary;
+  dirty_.clear();
+  meta_dirty_ = false;
+  replace_all_ = false;
+  in_flight_.push_back(InFlight{b.ticket, state_.index, snapshot_generation_});
+  return b;
+}
+
+void Gdm::HandlePersisted(Instant, uint64_t ticket, const Status& status) {
+  if (storage_failed_) return;
+  if (!status.ok()) {
+    storage_failed_ = true;
+    Emit(StorageFailed{status});
+    return;
+  }
+  RAIN_CHECK(!in_flight_.empty() && in_flight_.front().ticket == ticket,
+             "gdm: persists must complete in ticket order");
+  InFlight f = in_flight_.front();
+  in_flight_.pop_front();
+  // A batch of the state a snapshot replaced says nothing about the new state.
+  if (f.generation != snapshot_generation_) return;
+  durable_index_ = f.index;
+  BroadcastDurable();
+  CheckCompletions();
+}
+
+void Gdm::BroadcastDurable() {
+  if (!view_ || mode_ != GdmMode::kActive || storage_failed_) return;
+  uint64_t& mine = acks_[self_];
+  if (durable_index_ <= mine && mine != 0) return;
+  mine = durable_index_;
+  std::vector<NodeId> others;
+  for (NodeId n : view_->members) {
+    if (n != self_) others.push_back(n);
+  }
+  if (others.empty()) return;
+  DurableAckMsg a{view_->id, durable_index_};
+  commands_.push_back(GcmSend{std::move(others), EncodeGdm(options_.cluster_id, a)});
+}
+
+void Gdm::OnAck(NodeId from, const DurableAckMsg& a) {
+  if (!view_ || a.view != view_->id || !view_->Contains(from)) return;
+  uint64_t& v = acks_[from];
+  v = std::max(v, a.index);
+  CheckCompletions();
+}
+
+void Gdm::CheckCompletions() {
+  if (!view_ || mode_ != GdmMode::kActive || storage_failed_) return;
+  uint64_t min_ack = UINT64_MAX;
+  for (NodeId n : view_->members) {
+    auto it = acks_.find(n);
+    min_ack = std::min(min_ack, it == acks_.end() ? 0 : it->second);
+  }
+  if (!epoch_announced_ && sync_index_ != 0 && min_ack >= sync_index_) {
+    epoch_announced_ = true;
+    Emit(EpochDurable{view_->id, state_.epoch, state_.leader});
+  }
+  std::vector<OpId> done;
+  for (const auto& [op, p] : pending_) {
+    if (p.applied_index != 0 && p.applied_index <= min_ack) done.push_back(op);
+  }
+  for (OpId op : done) Complete(op, Status::Ok());
+}
+
+void Gdm::FailAppliedPending(const Status& st) {
+  std::vector<OpId> failed;
+  for (const auto& [op, p] : pending_) {
+    if (p.applied_index != 0) failed.push_back(op);
+  }
+  for (OpId op : failed) Complete(op, st);
+}
+
+}  // namespace rain::membership

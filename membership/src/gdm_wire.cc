@@ -1,0 +1,222 @@
+// Encoders and decoders of the GDM messages and of items and states (gdm_wire.h). Byte layouts
+// are in docs/gdm.md "Wire format"; keep the two in step.
+#include "rain/membership/gdm_wire.h"
+
+#include <string>
+
+#include "rain/core/crc32c.h"
+
+namespace rain::membership {
+namespace {
+
+void PutBytes(Writer& w, const std::vector<uint8_t>& b) {
+  w.U32(static_cast<uint32_t>(b.size()));
+  w.Bytes(b);
+}
+std::vector<uint8_t> GetBytes(Reader& r, const char* field) {
+  uint32_t n = r.U32(field);
+  r.Expect(n <= kGdmWireMaxBytes, std::string(field) + ": too long");
+  if (!r.ok()) return {};
+  auto s = r.Bytes(n, field);
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+void PutCommit(Writer& w, const CommitMsg& m) {
+  w.U32(ToInt(m.origin));
+  w.U64(m.op);
+  w.U64(m.fence);
+  w.U64(m.lamport);
+  w.U32(static_cast<uint32_t>(m.ops.size()));
+  for (const ItemOp& o : m.ops) {
+    w.U8(static_cast<uint8_t>(o.kind));
+    w.U64(o.item);
+    w.U8(static_cast<uint8_t>(o.item_kind));
+    w.U64(o.offset);
+    PutBytes(w, o.bytes);
+  }
+}
+CommitMsg GetCommit(Reader& r) {
+  CommitMsg m;
+  m.origin = NodeId{r.U32("origin")};
+  m.op = r.U64("op");
+  m.fence = r.U64("fence");
+  m.lamport = r.U64("lamport");
+  uint32_t n = r.U32("op_count");
+  r.Expect(n >= 1 && n <= kGdmWireMaxOps && n <= r.remaining() / 22, "op_count out of range");
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    ItemOp o;
+    uint8_t kind = r.U8("op.kind");
+    r.Expect(kind >= 1 && kind <= 7, "op.kind out of range");
+    o.kind = static_cast<OpKind>(kind);
+    o.item = r.U64("op.item");
+    uint8_t ik = r.U8("op.item_kind");
+    r.Expect(ik == 1 || ik == 2, "op.item_kind out of range");
+    o.item_kind = static_cast<ItemKind>(ik);
+    o.offset = r.U64("op.offset");
+    o.bytes = GetBytes(r, "op.bytes");
+    m.ops.push_back(std::move(o));
+  }
+  return m;
+}
+
+}  // namespace
+
+void EncodeViewId(Writer& w, const ViewId& v) {
+  w.U64(v.epoch);
+  w.U32(ToInt(v.ringer));
+  w.U64(v.seq);
+  w.U32(ToInt(v.creator));
+}
+ViewId DecodeViewId(Reader& r) {
+  ViewId v;
+  v.epoch = r.U64("view.epoch");
+  v.ringer = NodeId{r.U32("view.ringer")};
+  v.seq = r.U64("view.seq");
+  v.creator = NodeId{r.U32("view.creator")};
+  return v;
+}
+
+void EncodeItem(Writer& w, ItemId id, const Item& item) {
+  w.U64(id);
+  w.U8(static_cast<uint8_t>(item.kind));
+  w.U64(item.version);
+  w.U32(ToInt(item.holder));
+  w.U16(static_cast<uint16_t>(item.waiters.size()));
+  for (NodeId n : item.waiters) w.U32(ToInt(n));
+  PutBytes(w, item.bytes);
+}
+
+bool DecodeItem(Reader& r, ItemId& id, Item& item) {
+  id = r.U64("item.id");
+  uint8_t kind = r.U8("item.kind");
+  r.Expect(kind == 1 || kind == 2, "item.kind out of range");
+  item.kind = static_cast<ItemKind>(kind);
+  item.version = r.U64("item.version");
+  item.holder = NodeId{r.U32("item.holder")};
+  uint16_t n = r.U16("item.waiters");
+  r.Expect(n <= kGdmWireMaxWaiters && n <= r.remaining() / 4, "item.waiters: too many");
+  item.waiters.clear();
+  for (uint16_t i = 0; i < n && r.ok(); ++i) item.waiters.push_back(NodeId{r.U32("item.waiter")});
+  item.bytes = GetBytes(r, "item.bytes");
+  return r.ok();
+}
+
+std::vector<uint8_t> EncodeState(const GdmState& s) {
+  Writer w;
+  w.U64(s.index);
+  w.U64(s.digest);
+  w.U64(s.epoch);
+  w.U32(ToInt(s.leader));
+  EncodeViewId(w, s.last_primary);
+  w.U64(s.items.size());
+  for (const auto& [id, item] : s.items) EncodeItem(w, id, item);
+  return w.Take();
+}
+
+Result<GdmState> DecodeState(std::span<const uint8_t> bytes) {
+  Reader r(bytes);
+  GdmState s;
+  s.index = r.U64("index");
+  s.digest = r.U64("digest");
+  s.epoch = r.U64("epoch");
+  s.leader = NodeId{r.U32("leader")};
+  s.last_primary = DecodeViewId(r);
+  uint64_t n = r.U64("item_count");
+  r.Expect(n <= r.remaining() / 27, "item_count out of range");
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    ItemId id = 0;
+    Item item;
+    if (!DecodeItem(r, id, item)) break;
+    r.Expect(s.items.emplace(id, std::move(item)).second, "duplicate item");
+  }
+  r.Expect(r.remaining() == 0, "trailing bytes");
+  if (!r.ok()) return r.status();
+  return s;
+}
+
+std::vector<uint8_t> EncodeGdm(uint64_t cluster_id, const GdmMessage& m) {
+  Writer w(64);
+  w.U8(kGdmWireVersion);
+  w.U8(static_cast<uint8_t>(m.index() + 1));
+  w.U16(0);
+  w.U64(cluster_id);
+  w.U32(0);  // checksum, patched below
+  if (auto* c = std::get_if<CommitMsg>(&m)) {
+    PutCommit(w, *c);
+  } else if (auto* s = std::get_if<SummaryMsg>(&m)) {
+    w.U32(ToInt(s->origin));
+    EncodeViewId(w, s->view);
+    EncodeViewId(w, s->last_primary);
+    w.U64(s->index);
+    w.U64(s->digest);
+  } else if (auto* k = std::get_if<SnapshotChunkMsg>(&m)) {
+    EncodeViewId(w, k->view);
+    w.U64(k->index);
+    w.U32(k->chunk);
+    w.U32(k->count);
+    PutBytes(w, k->bytes);
+  } else if (auto* a = std::get_if<DurableAckMsg>(&m)) {
+    EncodeViewId(w, a->view);
+    w.U64(a->index);
+  }
+  std::vector<uint8_t> out = w.Take();
+  uint32_t crc = Crc32c(std::span<const uint8_t>(out).subspan(kGdmHeaderBytes));
+  for (int i = 0; i < 4; ++i) out[12 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  return out;
+}
+
+Result<GdmMessage> DecodeGdm(uint64_t cluster_id, std::span<const uint8_t> bytes) {
+  Reader r(bytes);
+  uint8_t version = r.U8("version");
+  uint8_t type = r.U8("type");
+  uint16_t flags = r.U16("flags");
+  uint64_t cluster = r.U64("cluster_id");
+  uint32_t crc = r.U32("crc");
+  if (!r.ok()) return r.status();
+  if (version != kGdmWireVersion)
+    return CorruptionError("gdm: unknown wire version " + std::to_string(version));
+  if (flags != 0) return CorruptionError("gdm: unknown flags");
+  if (cluster != cluster_id) return FailedPreconditionError("gdm: message of another cluster");
+  if (Crc32c(bytes.subspan(kGdmHeaderBytes)) != crc) return CorruptionError("gdm: bad checksum");
+  GdmMessage m;
+  switch (static_cast<GdmMsgType>(type)) {
+    case GdmMsgType::kCommit:
+      m = GetCommit(r);
+      break;
+    case GdmMsgType::kSummary: {
+      SummaryMsg s;
+      s.origin = NodeId{r.U32("origin")};
+      s.view = DecodeViewId(r);
+      s.last_primary = DecodeViewId(r);
+      s.index = r.U64("index");
+      s.digest = r.U64("digest");
+      m = s;
+      break;
+    }
+    case GdmMsgType::kSnapshotChunk: {
+      SnapshotChunkMsg k;
+      k.view = DecodeViewId(r);
+      k.index = r.U64("index");
+      k.chunk = r.U32("chunk");
+      k.count = r.U32("count");
+      r.Expect(k.chunk < k.count, "chunk out of range");
+      k.bytes = GetBytes(r, "chunk.bytes");
+      m = std::move(k);
+      break;
+    }
+    case GdmMsgType::kDurableAck: {
+      DurableAckMsg a;
+      a.view = DecodeViewId(r);
+      a.index = r.U64("index");
+      m = a;
+      break;
+    }
+    default:
+      return CorruptionError("gdm: unknown message type " + std::to_string(type));
+  }
+  r.Expect(r.remaining() == 0, "trailing bytes");
+  if (!r.ok()) return r.status();
+  return m;
+}
+
+}  // namespace rain::membership
