@@ -426,6 +426,48 @@ Result<std::vector<double>> TcpRtt(int fd, int samples) {
   return out;
 }
 
+// The sender's counters before and after a TM row (TransportBenchOptions::stats).
+struct StatsSnapshot {
+  comm::TransportStats tm;
+  comm::DriverStats driver;
+  std::vector<comm::LinkStatus> links;
+};
+
+Result<StatsSnapshot> Snapshot(PeerProcess& p) {
+  auto s = std::make_shared<StatsSnapshot>();
+  RAIN_RETURN_IF_ERROR(p.driver->Run([s](Transport& t, Instant) {
+    s->tm = t.stats();
+    s->links = t.Links(kPeerNode);
+    return Status::Ok();
+  }));
+  s->driver = p.driver->driver_stats();
+  return *s;
+}
+
+void PrintStatsDelta(std::FILE* out, const std::string& row, const StatsSnapshot& a,
+                     const StatsSnapshot& b) {
+  std::fprintf(
+      out,
+      "  %s: packets sent %llu lost %llu retransmitted %llu, rto %llu, flow-blocked "
+      "%llu; datagrams sent %llu received %llu, send syscalls %llu, receive syscalls "
+      "%llu, wakeups %llu\n",
+      row.c_str(), static_cast<unsigned long long>(b.tm.packets_sent - a.tm.packets_sent),
+      static_cast<unsigned long long>(b.tm.packets_lost - a.tm.packets_lost),
+      static_cast<unsigned long long>(b.tm.packets_retransmitted - a.tm.packets_retransmitted),
+      static_cast<unsigned long long>(b.tm.rto_expirations - a.tm.rto_expirations),
+      static_cast<unsigned long long>(b.tm.flow_control_blocked - a.tm.flow_control_blocked),
+      static_cast<unsigned long long>(b.driver.datagrams_sent - a.driver.datagrams_sent),
+      static_cast<unsigned long long>(b.driver.datagrams_received - a.driver.datagrams_received),
+      static_cast<unsigned long long>(b.driver.send_syscalls - a.driver.send_syscalls),
+      static_cast<unsigned long long>(b.driver.receive_syscalls - a.driver.receive_syscalls),
+      static_cast<unsigned long long>(b.driver.wakeups - a.driver.wakeups));
+  for (const comm::LinkStatus& l : b.links) {
+    std::fprintf(out, "    path %s: cwnd %llu bytes, srtt %.0f us\n",
+                 l.path.remote.ToString().c_str(), static_cast<unsigned long long>(l.cwnd_bytes),
+                 static_cast<double>(l.srtt_ns) / 1e3);
+  }
+}
+
 size_t CountFor(size_t msg_bytes, size_t bytes_per_row) {
   return std::max<size_t>(4, bytes_per_row / msg_bytes);
 }
@@ -441,7 +483,9 @@ Result<TransportBenchReport> RunTransportBench(const TransportBenchOptions& o,
     opt.rtt_samples = 200;
   }
   std::vector<double> levels = {0};
-  for (double l : opt.loss_pcts) levels.push_back(l);
+  for (double l : opt.loss_pcts) {
+    if (l > 0) levels.push_back(l);
+  }
   auto slot = std::make_shared<JobSlot>();
   std::vector<std::unique_ptr<PeerProcess>> peers;
   for (size_t i = 0; i < levels.size(); ++i) {
@@ -459,10 +503,12 @@ Result<TransportBenchReport> RunTransportBench(const TransportBenchOptions& o,
   std::vector<Acc> acc;
   for (size_t s : opt.sizes) {
     acc.push_back({{.transport = "tm", .msg_bytes = s}});
-    acc.push_back({{.transport = "tcp", .msg_bytes = s}});
+    if (opt.tcp) acc.push_back({{.transport = "tcp", .msg_bytes = s}});
   }
-  acc.push_back({{.transport = "tm", .msg_bytes = kRttBytes}, true});
-  acc.push_back({{.transport = "tcp", .msg_bytes = kRttBytes}, true});
+  if (opt.rtt_samples > 0) {
+    acc.push_back({{.transport = "tm", .msg_bytes = kRttBytes}, true});
+    if (opt.tcp) acc.push_back({{.transport = "tcp", .msg_bytes = kRttBytes}, true});
+  }
   for (size_t i = 1; i < levels.size(); ++i) {
     acc.push_back({{.transport = "tm", .msg_bytes = opt.loss_msg_bytes, .loss_pct = levels[i]}});
   }
@@ -499,11 +545,19 @@ Result<TransportBenchReport> RunTransportBench(const TransportBenchOptions& o,
         for (auto& q : peers) {
           if (q->loss_pct == r.loss_pct) p = q.get();
         }
+        const std::string name =
+            "tm " + std::to_string(r.msg_bytes) + " B, loss " + FormatFixed(r.loss_pct, 0);
+        StatsSnapshot before;
+        if (opt.stats) {
+          RAIN_ASSIGN_OR_RETURN(before, Snapshot(*p));
+        }
         ThroughputJob job(r.msg_bytes, count);
-        RAIN_RETURN_IF_ERROR(RunJob(*p, *slot, job)
-                                 .WithContext("tm " + std::to_string(r.msg_bytes) + " B, loss " +
-                                              FormatFixed(r.loss_pct, 0)));
+        RAIN_RETURN_IF_ERROR(RunJob(*p, *slot, job).WithContext(name));
         secs = job.seconds();
+        if (opt.stats) {
+          RAIN_ASSIGN_OR_RETURN(StatsSnapshot after, Snapshot(*p));
+          PrintStatsDelta(progress, name, before, after);
+        }
       } else {
         RAIN_ASSIGN_OR_RETURN(secs, TcpThroughput(clean.tcp, r.msg_bytes, count));
       }
@@ -596,6 +650,21 @@ void AddTransportBenchCommand(CLI::App& bench, int* exit_status) {
   cmd->add_option("--reps", flags->options.reps, "Interleaved repetitions (default 5)")
       ->check(CLI::Range(1, 100));
   cmd->add_flag("--quick", flags->options.quick, "Smoke run: fewer bytes and samples per row");
+  // Row selection, for profiling one row (`perf record -a -- rain bench transport --sizes ...`).
+  cmd->add_option("--sizes", flags->options.sizes,
+                  "Throughput message sizes in bytes (default 1024,65536,1048576,16777216)")
+      ->delimiter(',');
+  cmd->add_option("--loss-pcts", flags->options.loss_pcts,
+                  "Injected loss levels for the 1 MiB loss rows (default 1,5; 0: none)")
+      ->delimiter(',');
+  cmd->add_option("--rtt-samples", flags->options.rtt_samples,
+                  "64-byte round trips per repetition (default 2000; 0: no RTT rows)")
+      ->check(CLI::Range(0, 1000000));
+  cmd->add_flag(
+      "--tm-only", [flags](int64_t) { flags->options.tcp = false; },
+      "Only TM rows (no TCP baseline; ratios need it)");
+  cmd->add_flag("--stats", flags->options.stats,
+                "Print the sender's TM and driver counters per TM row to stderr");
   // The hidden peer mode: `rain bench transport` execs itself with these.
   cmd->add_flag("--peer", flags->peer)->group("");
   cmd->add_option("--peer-loss-pct", flags->peer_loss_pct)->group("");

@@ -36,7 +36,11 @@ struct TransportBenchOptions {
   std::vector<double> loss_pcts = {1, 5};
   size_t loss_msg_bytes = 1 << 20;
   size_t bytes_per_row = 128ull << 20;  // per repetition (at least 4 messages)
-  int rtt_samples = 2000;               // per repetition
+  int rtt_samples = 2000;               // per repetition (0: no RTT rows)
+  bool tcp = true;                      // TCP rows (false: TM rows only, e.g. under perf)
+  // Per TM row and repetition, the sender's TransportStats/DriverStats deltas (packets lost and
+  // retransmitted, RTOs, syscalls, wakeups) go to the progress stream: what explains a slow row.
+  bool stats = false;
 };
 
 struct TransportBenchRow {
