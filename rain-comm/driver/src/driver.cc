@@ -2,12 +2,16 @@
 // (it compiles slowly). See driver.h for the thread model and docs/transport-driver.md.
 #include "rain/comm/driver.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -33,6 +37,24 @@ constexpr int kReceiveBatchesPerWakeup = 8;
 constexpr int kPumpRoundsMax = 256;
 // Datagrams gathered for one socket before a sendmmsg.
 constexpr size_t kSendBatch = 64;
+
+// glibc refuses larger mmap thresholds (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit).
+constexpr int kMmapThresholdMax = 32 << 20;
+
+// DriverOptions::retained_free_bytes_max: applied once per process (mallopt is process-wide; the
+// first driver's value wins).
+void RetainFreedMemory(size_t bytes) {
+  static std::once_flag once;
+  if (bytes == 0) return;
+  std::call_once(once, [bytes] {
+    const int trim = static_cast<int>(std::min<size_t>(bytes, INT_MAX));
+    if (mallopt(M_TRIM_THRESHOLD, trim) != 1 ||
+        mallopt(M_MMAP_THRESHOLD, std::min(trim, kMmapThresholdMax)) != 1) {
+      // Not glibc (or a sanitizer's allocator): buffers are simply returned as before.
+      RAIN_LOG(kInfo, "tm-driver", "mallopt refused the buffer retention thresholds");
+    }
+  });
+}
 
 std::chrono::steady_clock::time_point ToSteady(Instant t) {
   // MonotonicClock and libstdc++'s steady_clock both read CLOCK_MONOTONIC.
@@ -407,6 +429,7 @@ Result<std::unique_ptr<TransportDriver::Impl>> MakeImpl(DriverOptions options,
   }
   // Validate before any socket is opened, so a bad option is InvalidArgument, not IoError.
   RAIN_RETURN_IF_ERROR(Transport::Create(options.transport).status());
+  RetainFreedMemory(options.retained_free_bytes_max);
   auto impl = std::make_unique<TransportDriver::Impl>(std::move(options), std::move(handler),
                                                       std::move(upper));
   RAIN_RETURN_IF_ERROR(impl->Open());

@@ -46,6 +46,14 @@ struct DriverOptions {
   // Datagrams queued for a socket that would block; beyond this PollTransmit waits for the
   // socket to drain.
   size_t pending_datagrams_max = 4096;
+  // Process-wide, once: glibc keeps freed memory mapped (M_TRIM_THRESHOLD) and serves buffers up
+  // to 32 MiB from its heap (M_MMAP_THRESHOLD) instead of returning them to the kernel. Every
+  // packet buffer and reassembly buffer is allocated fresh; with the default dynamic thresholds
+  // glibc gave them back after every sendmmsg batch or delivered message and the next one
+  // page-faulted in again (≈ 60 % of the TM's system time at 1 MiB messages,
+  // docs/benchmarks.md). The cost: up to `retained_free_bytes_max` of freed memory stays
+  // resident. 0 leaves glibc's defaults.
+  size_t retained_free_bytes_max = 128u << 20;
   // Test and bench only: drop each received datagram with this probability (seeded).
   double receive_drop_probability = 0.0;
   uint64_t receive_drop_seed = 1;
