@@ -1,0 +1,349 @@
+// The raind runtime (include/rain/node/daemon.h): driver + NodeStack + data_dir files + control
+// endpoint + view logging.
+#include "rain/node/daemon.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <optional>
+
+#include "control_server.h"
+#include "load.h"
+#include "rain/comm/driver.h"
+#include "rain/core/log.h"
+#include "rain/node/stable_store.h"
+#include "rain/node/stack.h"
+
+namespace rain::node {
+namespace {
+
+uint64_t WallClockNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+const char* StateName(membership::NodeState s) {
+  switch (s) {
+    case membership::NodeState::kStarved:
+      return "starved";
+    case membership::NodeState::kChaos:
+      return "chaos";
+    case membership::NodeState::kReserve:
+      return "reserve";
+    case membership::NodeState::kAgreement:
+      return "agreement";
+  }
+  return "starved";
+}
+
+nlohmann::json NodeIds(const std::vector<NodeId>& ids) {
+  nlohmann::json a = nlohmann::json::array();
+  for (NodeId n : ids) a.push_back(ToInt(n));
+  return a;
+}
+
+// The GCM as the driver's upper layer, plus what the daemon observes of it (the installed view,
+// the load counters). Every member runs on the I/O thread; the control thread gets at it only
+// through TransportDriver::Run/Post.
+class StackLayer : public comm::UpperLayer {
+ public:
+  StackLayer(ControlServer** control, std::function<void(Status)> on_fatal)
+      : control_(control), on_fatal_(std::move(on_fatal)) {}
+
+  void Attach(std::unique_ptr<NodeStack> stack) { stack_ = std::move(stack); }
+  // Called once, on the I/O thread, before the Transport shuts down: its failed sends must not
+  // make the GCM edit views on the way out.
+  void Detach() { stopping_ = true; }
+
+  void HandleTransportEvent(comm::Transport& t, Instant now, comm::Event e) override {
+    if (active()) stack_->HandleTransportEvent(t, now, std::move(e));
+  }
+  void HandleTimeout(comm::Transport& t, Instant now) override {
+    if (active()) stack_->HandleTimeout(t, now);
+  }
+  bool Flush(comm::Transport& t, Instant now) override {
+    if (!active()) return false;
+    bool progress = load_.Pump(stack_->gcm(), now);
+    progress = stack_->Flush(t, now) || progress;
+    while (std::optional<membership::Event> e = stack_->PollEvent()) OnGcmEvent(std::move(*e));
+    if (!stack_->health().ok() && !fatal_reported_) {
+      fatal_reported_ = true;
+      RAIN_LOG(kError, "raind", stack_->health().ToString());
+      on_fatal_(stack_->health());
+    }
+    return progress;
+  }
+  std::optional<Instant> PollDeadline() const override {
+    return active() ? stack_->PollDeadline() : std::nullopt;
+  }
+
+  NodeStack& stack() { return *stack_; }
+  LoadGenerator& load() { return load_; }
+
+  nlohmann::json ViewJson() const {
+    if (!view_) return nullptr;
+    return {{"id", membership::ToString(view_->id)},
+            {"members", NodeIds(view_->members)},
+            {"primary", view_->primary},
+            {"installed_mono_ns", view_installed_ns_}};
+  }
+
+ private:
+  bool active() const { return stack_ != nullptr && !stopping_; }
+
+  void OnGcmEvent(membership::Event e) {
+    if (auto* v = std::get_if<membership::ViewInstalled>(&e)) {
+      view_ = v->view;
+      view_installed_ns_ = ToNanos(MonotonicClock::now());
+      std::string members;
+      for (NodeId n : v->view.members)
+        members += (members.empty() ? "" : " ") + std::to_string(ToInt(n));
+      RAIN_LOG(kInfo, "raind",
+               "view " + membership::ToString(v->view.id) + " members [" + members + "] primary " +
+                   (v->view.primary ? "yes" : "no"));
+      if (*control_ != nullptr) {
+        (*control_)->Broadcast(
+            {{"event", "view"}, {"mono_ns", view_installed_ns_}, {"view", ViewJson()}});
+      }
+    } else if (auto* d = std::get_if<membership::Delivered>(&e)) {
+      load_.OnDelivered(d->payload, ToNanos(MonotonicClock::now()));
+    }
+    // Received / DirectSendFailed / lock events: no user of them in raind yet (GDM, election).
+  }
+
+  ControlServer** control_;  // set once the control server runs; outlives the layer's use
+  std::function<void(Status)> on_fatal_;
+  std::unique_ptr<NodeStack> stack_;
+  bool stopping_ = false;
+  bool fatal_reported_ = false;
+  LoadGenerator load_;
+  std::optional<membership::View> view_;
+  int64_t view_installed_ns_ = 0;
+};
+
+}  // namespace
+
+class Daemon::Impl {
+ public:
+  explicit Impl(NodeConfig config) : config_(std::move(config)) {}
+
+  Status Start() {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec) return IoError("creating data_dir " + config_.data_dir, ec.value());
+    RAIN_ASSIGN_OR_RETURN(incarnation_, NextIncarnation(config_.data_dir, WallClockNs()));
+    storage_ = std::make_unique<FileStableStorage>(
+        (std::filesystem::path(config_.data_dir) / "gcm.state").string());
+    RAIN_ASSIGN_OR_RETURN(membership::StableState stable, storage_->Load());
+    started_ = MonotonicClock::now();
+
+    layer_ = std::make_shared<StackLayer>(&control_raw_,
+                                          [this](Status s) { RequestShutdown(std::move(s)); });
+    comm::DriverOptions d;
+    d.transport = config_.transport;
+    d.transport.incarnation = incarnation_;
+    RAIN_ASSIGN_OR_RETURN(driver_, comm::TransportDriver::Start(std::move(d), layer_));
+
+    NodeStackOptions so{.gcm = config_.gcm};
+    Rng rng(incarnation_ ^ (uint64_t{ToInt(config_.self)} << 48));
+    RAIN_RETURN_IF_ERROR(driver_->Run([&](comm::Transport& t, Instant now) -> Status {
+      RAIN_RETURN_IF_ERROR(AddPeers(t, config_));
+      RAIN_ASSIGN_OR_RETURN(std::unique_ptr<NodeStack> stack,
+                            NodeStack::Create(t, so, std::move(rng), now, stable, storage_.get()));
+      layer_->Attach(std::move(stack));
+      return Status::Ok();
+    }));
+
+    RAIN_ASSIGN_OR_RETURN(control_, ControlServer::Start(
+                                        config_.control_socket,
+                                        [this](const nlohmann::json& r) { return Dispatch(r); },
+                                        [this] { RequestShutdown(Status::Ok()); }));
+    // Published for view broadcasts through Run, so the I/O thread sees it after this point.
+    RAIN_RETURN_IF_ERROR(driver_->Run([this](comm::Transport&, Instant) {
+      control_raw_ = control_.get();
+      return Status::Ok();
+    }));
+    std::string addrs;
+    for (const comm::Address& a : driver_->LocalAddresses()) {
+      addrs += (addrs.empty() ? "" : " ") + a.ToString();
+    }
+    RAIN_LOG(kInfo, "raind",
+             "node " + std::to_string(ToInt(config_.self)) + " of cluster " + config_.cluster +
+                 " started: incarnation " + std::to_string(incarnation_) + ", addresses " + addrs +
+                 ", control " + config_.control_socket);
+    return Status::Ok();
+  }
+
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    if (driver_ != nullptr) {
+      driver_
+          ->Run([this](comm::Transport&, Instant) {
+            control_raw_ = nullptr;
+            layer_->Detach();
+            return Status::Ok();
+          })
+          .IgnoreError();  // the driver may have stopped already; Detach then does not matter
+    }
+    control_.reset();  // closes the connections, removes the socket file
+    driver_.reset();   // Transport::Shutdown, sockets closed, I/O thread joined
+    RAIN_LOG(kInfo, "raind", "node " + std::to_string(ToInt(config_.self)) + " stopped");
+  }
+
+  void RequestShutdown(Status reason) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutdown_requested_) return;
+      shutdown_requested_ = true;
+      shutdown_reason_ = std::move(reason);
+    }
+    cv_.notify_all();
+  }
+
+  Status WaitForShutdownRequest() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return shutdown_requested_; });
+    return shutdown_reason_;
+  }
+
+  uint64_t incarnation() const { return incarnation_; }
+
+ private:
+  ControlReply Dispatch(const nlohmann::json& r) {
+    const std::string cmd = r["cmd"].get<std::string>();
+    ControlReply reply;
+    if (cmd == "status") {
+      reply.answer = OnIo([this](comm::Transport& t) { return StatusJson(t); });
+    } else if (cmd == "watch") {
+      reply.answer = {{"ok", true}};
+      reply.start_watch = true;
+    } else if (cmd == "shutdown") {
+      reply.answer = {{"ok", true}};
+      reply.then_shutdown = true;
+    } else if (cmd == "mcast") {
+      reply.answer = StartLoad(r);
+    } else if (cmd == "mcast_stats") {
+      reply.answer = OnIo([this](comm::Transport&) { return layer_->load().Stats(); });
+    } else if (cmd == "mcast_reset") {
+      reply.answer = OnIo([this](comm::Transport&) {
+        layer_->load().Reset();
+        return nlohmann::json{{"ok", true}};
+      });
+    } else {
+      reply.answer = ControlServer::Error(InvalidArgumentError(
+          "unknown command \"" + cmd +
+          "\" (known: status, watch, shutdown, mcast, mcast_stats, mcast_reset)"));
+    }
+    return reply;
+  }
+
+  // Runs `fn` on the I/O thread and returns its answer (or the error of getting there).
+  nlohmann::json OnIo(std::function<nlohmann::json(comm::Transport&)> fn) {
+    nlohmann::json answer;
+    Status s = driver_->Run([&](comm::Transport& t, Instant) {
+      answer = fn(t);
+      return Status::Ok();
+    });
+    return s.ok() ? answer : ControlServer::Error(s);
+  }
+
+  nlohmann::json StartLoad(const nlohmann::json& r) {
+    auto count_of = [&](const char* key, uint64_t dflt) -> std::optional<uint64_t> {
+      if (!r.contains(key)) return dflt;
+      if (!r[key].is_number_integer() || r[key].get<int64_t>() < 0) return std::nullopt;
+      return r[key].get<uint64_t>();
+    };
+    std::optional<uint64_t> bytes = count_of("bytes", 64);
+    std::optional<uint64_t> count = count_of("count", 1);
+    const uint64_t max_bytes = config_.gcm.options.max_message_bytes;
+    if (!bytes || *bytes < kLoadHeaderBytes || *bytes > max_bytes) {
+      return ControlServer::Error(InvalidArgumentError("\"bytes\" must be an integer in " +
+                                                       std::to_string(kLoadHeaderBytes) + ".." +
+                                                       std::to_string(max_bytes)));
+    }
+    if (!count || *count < 1 || *count > kLoadCountMax) {
+      return ControlServer::Error(InvalidArgumentError("\"count\" must be an integer in 1.." +
+                                                       std::to_string(kLoadCountMax)));
+    }
+    membership::Service service = membership::Service::kAgreed;
+    std::string svc = r.contains("service") && r["service"].is_string()
+                          ? r["service"].get<std::string>()
+                          : (r.contains("service") ? "?" : "agreed");
+    if (svc == "safe") {
+      service = membership::Service::kSafe;
+    } else if (svc != "agreed") {
+      return ControlServer::Error(
+          InvalidArgumentError("\"service\" must be \"agreed\" or \"safe\""));
+    }
+    return OnIo([&](comm::Transport&) {
+      layer_->load().Start(*bytes, *count, service);
+      return nlohmann::json{{"ok", true}};
+    });
+  }
+
+  nlohmann::json StatusJson(comm::Transport& t) {
+    const membership::Gcm& gcm = layer_->stack().gcm();
+    nlohmann::json peers = nlohmann::json::array();
+    for (const NodeEntry& e : config_.nodes) {
+      if (e.id == config_.self) continue;
+      nlohmann::json links = nlohmann::json::array();
+      for (const comm::LinkStatus& l : t.Links(e.id)) {
+        links.push_back({{"local", l.path.local.ToString()},
+                         {"remote", l.path.remote.ToString()},
+                         {"up", l.up}});
+      }
+      peers.push_back(
+          {{"node", ToInt(e.id)}, {"reachable", t.IsReachable(e.id)}, {"links", links}});
+    }
+    return {{"ok", true},
+            {"node", ToInt(config_.self)},
+            {"cluster", config_.cluster},
+            {"pid", static_cast<int64_t>(::getpid())},
+            {"incarnation", incarnation_},
+            {"uptime_ms",
+             std::chrono::duration_cast<std::chrono::milliseconds>(MonotonicClock::now() - started_)
+                 .count()},
+            {"state", StateName(gcm.state())},
+            {"view", layer_->ViewJson()},
+            {"eligible", NodeIds(gcm.EligibleMembership())},
+            {"master_lock", gcm.master_lock_held()},
+            {"peers", peers}};
+  }
+
+  NodeConfig config_;
+  uint64_t incarnation_ = 0;
+  Instant started_{};
+  std::unique_ptr<FileStableStorage> storage_;
+  std::shared_ptr<StackLayer> layer_;
+  std::unique_ptr<comm::TransportDriver> driver_;
+  std::unique_ptr<ControlServer> control_;
+  ControlServer* control_raw_ = nullptr;  // I/O thread's view of control_ (see Start/Stop)
+  bool stopped_ = false;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool shutdown_requested_ = false;
+  Status shutdown_reason_;
+};
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const NodeConfig& config) {
+  auto impl = std::make_unique<Impl>(config);
+  Status s = impl->Start();
+  if (!s.ok()) {
+    impl->Stop();
+    return s;
+  }
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() { impl_->Stop(); }
+Status Daemon::WaitForShutdownRequest() { return impl_->WaitForShutdownRequest(); }
+void Daemon::RequestShutdown(Status reason) { impl_->RequestShutdown(std::move(reason)); }
+void Daemon::Stop() { impl_->Stop(); }
+uint64_t Daemon::incarnation() const { return impl_->incarnation(); }
+
+}  // namespace rain::node

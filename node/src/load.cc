@@ -1,0 +1,79 @@
+// The mcast load generator and its delivery counters (load.h).
+#include "load.h"
+
+#include <algorithm>
+
+#include "rain/core/codec.h"
+
+namespace rain::node {
+namespace {
+
+double Percentile(std::vector<uint32_t> v, double p) {
+  if (v.empty()) return 0.0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+void LoadGenerator::Start(size_t bytes, uint64_t count, membership::Service service) {
+  bytes_ = std::max(bytes, kLoadHeaderBytes);
+  service_ = service;
+  queued_ = std::min(kLoadCountMax, queued_ + count);
+}
+
+bool LoadGenerator::Pump(membership::Gcm& gcm, Instant now) {
+  size_t handed = 0;
+  while (queued_ > 0 && handed < kLoadPerFlushMax) {
+    Writer w(bytes_);
+    w.U64(kLoadMagic);
+    w.U64(static_cast<uint64_t>(ToNanos(MonotonicClock::now())));
+    std::vector<uint8_t> payload = w.Take();
+    payload.resize(bytes_, 0);
+    if (!gcm.Multicast(now, std::move(payload), service_).ok()) break;  // queue full: next flush
+    --queued_;
+    ++sent_;
+    ++handed;
+  }
+  return handed > 0;
+}
+
+void LoadGenerator::OnDelivered(std::span<const uint8_t> payload, int64_t now_ns) {
+  if (payload.size() < kLoadHeaderBytes) return;
+  Reader r(payload);
+  if (r.U64("magic") != kLoadMagic) return;
+  int64_t sent_ns = static_cast<int64_t>(r.U64("stamp"));
+  ++delivered_;
+  delivered_bytes_ += payload.size();
+  if (first_delivery_ns_ == 0) first_delivery_ns_ = now_ns;
+  last_delivery_ns_ = now_ns;
+  if (latencies_us_.size() < kLatencySamplesMax) {
+    int64_t us = std::max<int64_t>(0, (now_ns - sent_ns) / 1000);
+    latencies_us_.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
+  }
+}
+
+nlohmann::json LoadGenerator::Stats() const {
+  return {{"ok", true},
+          {"queued", queued_},
+          {"sent", sent_},
+          {"delivered", delivered_},
+          {"delivered_bytes", delivered_bytes_},
+          {"first_delivery_mono_ns", first_delivery_ns_},
+          {"last_delivery_mono_ns", last_delivery_ns_},
+          {"latency_us_p50", Percentile(latencies_us_, 0.50)},
+          {"latency_us_p99", Percentile(latencies_us_, 0.99)}};
+}
+
+void LoadGenerator::Reset() {
+  // Messages still queued keep going (mcast_reset zeroes counters, it does not cancel).
+  sent_ = 0;
+  delivered_ = 0;
+  delivered_bytes_ = 0;
+  first_delivery_ns_ = 0;
+  last_delivery_ns_ = 0;
+  latencies_us_.clear();
+}
+
+}  // namespace rain::node

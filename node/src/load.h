@@ -1,0 +1,54 @@
+// The `mcast` load of the control endpoint (docs/raind.md §3): a generator that feeds the GCM's
+// send queue with stamped load messages as fast as it accepts them, and the counters of load
+// messages delivered here (from any sender). Runs on the I/O thread only (no locks).
+//
+// A load message is kLoadHeaderBytes of header — the magic kLoadMagic and the sender's
+// CLOCK_MONOTONIC send time in nanoseconds, little-endian — then zero padding up to `bytes`.
+// Multicasts that do not start with the magic are not load and are not counted.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <vector>
+
+#include "rain/core/status.h"
+#include "rain/core/time.h"
+#include "rain/membership/gcm.h"
+
+namespace rain::node {
+
+inline constexpr size_t kLoadHeaderBytes = 16;
+inline constexpr uint64_t kLoadMagic = 0x64616f4c6e696152ull;  // "RainLoad" little-endian
+// Latency samples kept for the percentiles; later deliveries are counted but not sampled.
+inline constexpr size_t kLatencySamplesMax = 1u << 21;
+// Load messages handed to the GCM per flush, so one flush never monopolises the I/O thread.
+inline constexpr size_t kLoadPerFlushMax = 4096;
+inline constexpr uint64_t kLoadCountMax = 100'000'000;
+
+class LoadGenerator {
+ public:
+  // Queues `count` more messages of `bytes` bytes (>= kLoadHeaderBytes, checked by the caller).
+  void Start(size_t bytes, uint64_t count, membership::Service service);
+  // Hands queued messages to gcm.Multicast until it refuses (queue full) or kLoadPerFlushMax.
+  // Returns true if it handed any.
+  bool Pump(membership::Gcm& gcm, Instant now);
+  // Counts a delivered multicast if it is a load message; `now_ns` is the delivery time.
+  void OnDelivered(std::span<const uint8_t> payload, int64_t now_ns);
+  // The mcast_stats answer.
+  nlohmann::json Stats() const;
+  void Reset();
+
+ private:
+  size_t bytes_ = kLoadHeaderBytes;
+  membership::Service service_ = membership::Service::kAgreed;
+  uint64_t queued_ = 0;  // asked for, not yet accepted by the GCM
+  uint64_t sent_ = 0;    // accepted by Gcm::Multicast
+  uint64_t delivered_ = 0;
+  uint64_t delivered_bytes_ = 0;
+  int64_t first_delivery_ns_ = 0;
+  int64_t last_delivery_ns_ = 0;
+  std::vector<uint32_t> latencies_us_;
+};
+
+}  // namespace rain::node

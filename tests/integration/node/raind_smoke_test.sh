@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# raind smoke test (docs/raind.md): three daemons on loopback (two paths each: 127.0.0.1 and
+# 127.0.0.2) form one primary view of 3, seen through the control socket; SIGTERM gives a clean
+# exit 0 and removes the socket; a bad config exits 2 and names the field.
+# Usage: raind_smoke_test.sh path/to/raind
+set -euo pipefail
+RAIND=${1:?usage: raind_smoke_test.sh RAIND}
+DEADLINE_S=${RAIND_SMOKE_DEADLINE_S:-30}
+DIR=$(mktemp -d /tmp/raind_smoke.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; for i in 1 2 3; do echo "--- node $i log" >&2; cat "$DIR/node-$i.log" >&2 || true; done; exit 1; }
+
+# Three free UDP ports on both loopback addresses (bound and released by python).
+read -r -a PORTS < <(python3 - <<'PY'
+import socket
+ports = []
+while len(ports) < 3:
+    s1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s1.bind(("127.0.0.1", 0))
+    p = s1.getsockname()[1]
+    try:
+        s2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s2.bind(("127.0.0.2", p)); s2.close()
+        ports.append(p)
+    except OSError:
+        pass
+    s1.close()
+print(*ports)
+PY
+)
+
+python3 -c 'import os; print(os.urandom(32).hex())' > "$DIR/cluster.key"
+chmod 600 "$DIR/cluster.key"
+for i in 1 2 3; do
+  {
+    echo "cluster = \"smoke\""
+    echo "key_file = \"cluster.key\""
+    echo "node_id = $i"
+    echo "data_dir = \"node-$i\""
+    echo "log_level = \"info\""
+    for j in 1 2 3; do
+      p=${PORTS[$((j - 1))]}
+      printf '\n[[node]]\nid = %d\naddresses = ["127.0.0.1:%d", "127.0.0.2:%d"]\n' "$j" "$p" "$p"
+    done
+  } > "$DIR/node-$i.toml"
+done
+
+# --check-config prints the resolved config; a bad one exits 2 naming the field.
+"$RAIND" --check-config "$DIR/node-1.toml" | grep -q '^rto_min_ms = ' || fail "--check-config output"
+sed 's/^node_id = 1/node_id = 9/' "$DIR/node-1.toml" > "$DIR/bad.toml"
+set +e
+err=$("$RAIND" --config "$DIR/bad.toml" 2>&1); rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "bad config: exit $rc, want 2"
+grep -q 'node_id' <<<"$err" || fail "bad config: the message does not name node_id: $err"
+set +e
+"$RAIND" --bogus-flag >/dev/null 2>&1; rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "unknown flag: exit $rc, want 2"
+
+for i in 1 2 3; do
+  "$RAIND" --config "$DIR/node-$i.toml" 2> "$DIR/node-$i.log" &
+  PIDS+=($!)
+done
+
+# Wait (with a deadline) until every node reports the same primary view of 3 members.
+python3 - "$DIR" "$DEADLINE_S" <<'PY' || fail "no common view of 3 within ${DEADLINE_S}s"
+import json, socket, sys, time
+d, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+def status(i):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(2)
+    s.connect(f"{d}/node-{i}/control.sock")
+    s.sendall(b'{"cmd":"status"}\n')
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk: break
+        buf += chunk
+    s.close()
+    return json.loads(buf)
+last = None
+while time.monotonic() < deadline:
+    try:
+        views = [status(i)["view"] for i in (1, 2, 3)]
+        last = views
+        if all(v and sorted(v["members"]) == [1, 2, 3] and v["primary"] for v in views) and \
+           len({v["id"] for v in views}) == 1:
+            print("view of 3:", views[0]["id"])
+            sys.exit(0)
+    except (OSError, ValueError, KeyError):
+        pass
+    time.sleep(0.1)
+print("last views:", last, file=sys.stderr)
+sys.exit(1)
+PY
+grep -q 'view .* members \[.*\] primary yes' "$DIR/node-1.log" || fail "no view line in the log"
+
+# Malformed and unknown requests get ok:false with a code, and the connection stays usable.
+python3 - "$DIR" <<'PY' || fail "control endpoint error answers"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5)
+s.connect(f"{sys.argv[1]}/node-2/control.sock")
+f = s.makefile("rwb")
+for line in (b"not json\n", b'{"cmd":"nope"}\n', b'{"cmd":"mcast","bytes":4}\n', b'{"cmd":"status"}\n'):
+    f.write(line); f.flush()
+answers = [json.loads(f.readline()) for _ in range(4)]
+assert answers[0]["ok"] is False and answers[0]["code"] == "InvalidArgument", answers[0]
+assert answers[1]["ok"] is False and "nope" in answers[1]["error"], answers[1]
+assert answers[2]["ok"] is False and answers[2]["code"] == "InvalidArgument", answers[2]
+assert answers[3]["ok"] is True and answers[3]["node"] == 2, answers[3]
+PY
+
+# SIGTERM: clean exit 0 within the deadline, control socket removed.
+for i in 1 2 3; do kill -TERM "${PIDS[$((i - 1))]}"; done
+for i in 1 2 3; do
+  pid=${PIDS[$((i - 1))]}
+  end=$((SECONDS + 10))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && fail "node $i still running 10 s after SIGTERM"
+  set +e; wait "$pid"; rc=$?; set -e
+  [[ $rc -eq 0 ]] || fail "node $i exited $rc after SIGTERM, want 0"
+  [[ ! -e "$DIR/node-$i/control.sock" ]] || fail "node $i left its control socket"
+  [[ -s "$DIR/node-$i/gcm.state" ]] || fail "node $i persisted no stable state"
+done
+PIDS=()
+echo "PASS: raind smoke (3 nodes, one view, clean shutdown, bad config exit 2)"
