@@ -73,6 +73,8 @@ Status Gdm::HandleGcmEvent(Instant, const Event& e) {
     } else if (auto* a = std::get_if<DurableAckMsg>(&*m)) {
       OnAck(r->from, *a);
     }
+  } else if (auto* f = std::get_if<DirectSendFailed>(&e)) {
+    OnSendFailed(f->to);
   }
   return Status::Ok();
 }
@@ -86,6 +88,9 @@ void Gdm::OnView(const View& v) {
   sync_index_ = 0;
   epoch_announced_ = false;
   acks_.clear();
+  snapshot_sent_.clear();
+  snapshot_to_.clear();
+  resends_ = 0;
   if (!v.primary) {
     // The view cannot learn that every member of the primary side synced what was applied here.
     FailAppliedPending(

@@ -79,6 +79,21 @@ void Gdm::BroadcastDurable() {
   commands_.push_back(GcmSend{std::move(others), EncodeGdm(options_.cluster_id, a)});
 }
 
+// A reliable send to `to` failed on every path, yet `to` may stay in the view (the TM's failure
+// report is a suspicion, not a fact): re-send what it may be waiting for, within a budget.
+void Gdm::OnSendFailed(NodeId to) {
+  if (!view_ || !view_->Contains(to) || to == self_) return;
+  if (resends_ >= options_.max_resends_per_view) return;
+  resends_++;
+  if (mode_ == GdmMode::kActive && acks_.count(self_)) {
+    DurableAckMsg a{view_->id, acks_[self_]};
+    commands_.push_back(GcmSend{{to}, EncodeGdm(options_.cluster_id, a)});
+  }
+  if (snapshot_to_.count(to)) {
+    for (const auto& chunk : snapshot_sent_) commands_.push_back(GcmSend{{to}, chunk});
+  }
+}
+
 void Gdm::OnAck(NodeId from, const DurableAckMsg& a) {
   if (!view_ || a.view != view_->id || !view_->Contains(from)) return;
   uint64_t& v = acks_[from];

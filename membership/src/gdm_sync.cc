@@ -90,8 +90,10 @@ void Gdm::SendSnapshot(const std::vector<NodeId>& to) {
     SnapshotChunkMsg c{view_->id, state_.index, i, count,
                        std::vector<uint8_t>(bytes.begin() + static_cast<ptrdiff_t>(begin),
                                             bytes.begin() + static_cast<ptrdiff_t>(end))};
-    commands_.push_back(GcmSend{to, EncodeGdm(options_.cluster_id, c)});
+    snapshot_sent_.push_back(EncodeGdm(options_.cluster_id, c));
+    commands_.push_back(GcmSend{to, snapshot_sent_.back()});
   }
+  snapshot_to_.insert(to.begin(), to.end());
 }
 
 void Gdm::OnChunk(NodeId, SnapshotChunkMsg c) {

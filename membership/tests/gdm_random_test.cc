@@ -183,6 +183,13 @@ SeedOutcome RunSeed(uint64_t seed) {
   for (NodeId x : ids) {
     if (!sim.up(x) && rng.Chance(0.7)) sim.Restart(x);
   }
+  // A primary view needs a majority of the configured nodes up.
+  for (NodeId x : ids) {
+    int live = 0;
+    for (NodeId y : ids) live += sim.up(y) ? 1 : 0;
+    if (2 * live > n) break;
+    sim.Restart(x);
+  }
   sim.RunFor(Ms(300));
   if (!sim.RunUntil([&] { return sim.AllActiveAndEqual(); }, Ms(4000)))
     return fail("liveness: live nodes not active with equal states 4 s after the faults");

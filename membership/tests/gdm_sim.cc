@@ -28,7 +28,9 @@ void GdmSim::Boot(NodeId n) {
   auto restored = s.disk.Load();
   s.gdm = std::make_unique<Gdm>(n, cfg_.gdm, restored.ok() ? *restored : GdmState{});
   s.election = std::make_unique<election::Election>(n, s.stable_epoch);
-  s.views_seen = s.deliveries_seen = s.received_seen = 0;
+  s.views_seen = s.deliveries_seen = 0;
+  s.received_seen = cluster_->Received(n).size();  // the harness keeps them across restarts
+  s.failures_seen = cluster_->DirectFailures(n);
   s.disk_ops.clear();
   s.outcomes.clear();
   s.op_values.clear();
@@ -74,6 +76,7 @@ Result<OpId> GdmSim::Do(NodeId n, const Command& cmd, std::string checked_value)
   if (!up(n)) return UnavailableError("sim: node down");
   Pump();
   auto op = cmd(gdm(n), now());
+  fed_ = true;
   if (op.ok() && !checked_value.empty()) node(n).op_values[*op] = std::move(checked_value);
   Flush(n);
   return op;
@@ -98,40 +101,55 @@ void GdmSim::Pump() {
       uint64_t t = s.disk_ops.front().ticket;
       s.disk_ops.pop_front();
       s.disk.SyncThrough(t);
+      fed_ = true;
       s.gdm->HandlePersisted(now(), t, Status::Ok());
     }
     // GCM events in their original order: a delivery of view X comes after X's install.
     const auto& views = cluster_->Views(n);
     const auto& dels = cluster_->Deliveries(n);
     for (; s.deliveries_seen < dels.size(); ++s.deliveries_seen) {
-      const DeliveryRecord& d = dels[s.deliveries_seen];
+      const DeliveryRecord d = dels[s.deliveries_seen];  // a copy: feeding appends to the list
       for (; s.views_seen < views.size() && views[s.views_seen].id <= d.view; ++s.views_seen)
-        Feed(n, ViewInstalled{views[s.views_seen]}, false);
+        Feed(n, ViewInstalled{View(views[s.views_seen])}, false);
       Delivered e{d.sender, d.view,
                   d.seq,    Service::kAgreed,
                   d.safe,   std::vector<uint8_t>(d.payload.begin(), d.payload.end())};
       Feed(n, e, true);
     }
     for (; s.views_seen < views.size(); ++s.views_seen)
-      Feed(n, ViewInstalled{views[s.views_seen]}, false);
+      Feed(n, ViewInstalled{View(views[s.views_seen])}, false);
     const auto& rec = cluster_->Received(n);
     for (; s.received_seen < rec.size(); ++s.received_seen) {
-      const std::string& r = rec[s.received_seen];
+      const std::string r = rec[s.received_seen];
       size_t colon = r.find(':');
       NodeId from{static_cast<uint32_t>(std::stoul(r.substr(1, colon - 1)))};
       membership::Received e{
           from, true, std::vector<uint8_t>(r.begin() + static_cast<ptrdiff_t>(colon) + 1, r.end())};
       Feed(n, e, false);
     }
+    // The harness counts failed reliable sends without naming the peer: tell the Gdm each
+    // other member may have missed something.
+    for (int f = cluster_->DirectFailures(n); s.failures_seen < f; ++s.failures_seen) {
+      for (NodeId m : ids()) {
+        if (m != n) Feed(n, DirectSendFailed{m}, false);
+      }
+    }
     Flush(n);
-    CheckNode(n);
   }
-  CheckLocks();
+  // Checks only when a Gdm had an input (most harness events are token passes).
+  if (fed_) {
+    for (NodeId n : ids()) {
+      if (up(n)) CheckNode(n);
+    }
+    CheckLocks();
+    fed_ = false;
+  }
   pumping_ = false;
 }
 
 void GdmSim::Feed(NodeId n, const Event& e, bool check_replica) {
   Node& s = node(n);
+  fed_ = true;
   bool active_before = s.gdm->mode() == GdmMode::kActive;
   (void)s.gdm->HandleGcmEvent(now(), e);
   if (auto* v = std::get_if<ViewInstalled>(&e)) s.election->HandleView(v->view);
@@ -253,7 +271,7 @@ void GdmSim::CheckLocks() {
 }
 
 bool GdmSim::AllActiveAndEqual() {
-  std::optional<GdmState> first;
+  const GdmState* first = nullptr;
   std::optional<ViewId> view;
   for (NodeId n : ids()) {
     if (!up(n)) continue;
@@ -261,13 +279,13 @@ bool GdmSim::AllActiveAndEqual() {
     auto v = cluster_->CurrentView(n);
     if (!v || (view && *view != v->id)) return false;
     view = v->id;
-    if (!first) {
-      first = gdm(n).state();
+    if (first == nullptr) {
+      first = &gdm(n).state();
     } else if (!(gdm(n).state() == *first)) {
       return false;
     }
   }
-  return first.has_value() && cluster_->Converged();
+  return first != nullptr && cluster_->Converged();
 }
 
 void GdmSim::CheckAckedWrites() {
@@ -290,9 +308,26 @@ void GdmSim::Violation(const std::string& s) {
   if (violations_.size() < 20) violations_.push_back(s);
 }
 
+std::string GdmSim::Describe(const GdmState& st) {
+  std::string out = "{index " + std::to_string(st.index) + " epoch " + std::to_string(st.epoch) +
+                    " leader " + ToString(st.leader) + " last_primary " +
+                    ToString(st.last_primary) + ":";
+  for (const auto& [id, item] : st.items) {
+    out += " " + std::to_string(id) + "=" + Str(item.bytes) + "/v" + std::to_string(item.version);
+    if (item.kind == ItemKind::kLock) out += "/h" + ToString(item.holder);
+  }
+  return out + "}";
+}
+
 std::string GdmSim::Report() const {
   std::string out;
   for (const auto& v : violations_) out += "  GDM VIOLATION: " + v + "\n";
+  for (NodeId n : cluster_->ids()) {
+    if (!cluster_->up(n)) continue;
+    const Gdm& g = *node(n).gdm;
+    out += "  " + ToString(n) + " gdm " + ToString(g.mode()) + " durable " +
+           std::to_string(g.durable_index()) + " " + Describe(g.state()) + "\n";
+  }
   out += cluster_->Report();
   return out;
 }

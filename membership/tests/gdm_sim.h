@@ -72,6 +72,7 @@ class GdmSim {
 
   const std::vector<std::string>& violations() const { return violations_; }
   std::string Report() const;
+  static std::string Describe(const GdmState& s);
   uint64_t acked_writes() const { return acked_count_; }
   uint64_t applied_checks() const { return applied_checks_; }
 
@@ -88,6 +89,7 @@ class GdmSim {
     uint64_t max_epoch_seen = 0;
     std::deque<DiskOp> disk_ops;
     size_t views_seen = 0, deliveries_seen = 0, received_seen = 0;
+    int failures_seen = 0;
     std::map<OpId, Status> outcomes;
     std::map<OpId, std::string> op_values;  // ops that write a checked value
   };
@@ -109,6 +111,7 @@ class GdmSim {
   std::unique_ptr<Cluster> cluster_;
   std::vector<Node> nodes_;
   bool pumping_ = false;
+  bool fed_ = true;  // a Gdm had an input since the last checks
 
   // Checker state.
   std::map<std::pair<ViewId, uint64_t>, std::pair<NodeId, uint64_t>> after_message_;

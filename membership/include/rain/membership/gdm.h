@@ -119,7 +119,7 @@ class Gdm {
   void SetMode(GdmMode m);
   void OnView(const View& v);
   void OnDelivered(const Delivered& d);
-  void OnReceived(const membership::Received& r);
+  void OnSendFailed(NodeId to);
   Result<OpId> Issue(std::vector<ItemOp> ops, uint64_t fence);
   void Complete(OpId op, Status st, ItemId item = 0);
   void SendSafe(std::vector<uint8_t> payload, OpId op);
@@ -167,7 +167,11 @@ class Gdm {
   std::vector<std::vector<uint8_t>> chunks_;
   uint32_t chunks_received_ = 0;
   uint64_t chunk_index_ = 0;  // the snapshot index chunks_ belong to
-  uint64_t sync_index_ = 0;   // the view's sync point (0: not reached)
+  // As donor: the encoded chunks and who needs them, kept for re-sends (OnSendFailed).
+  std::vector<std::vector<uint8_t>> snapshot_sent_;
+  std::set<NodeId> snapshot_to_;
+  size_t resends_ = 0;       // in this view
+  uint64_t sync_index_ = 0;  // the view's sync point (0: not reached)
   bool epoch_announced_ = false;
 
   // Durability (gdm_durability.cc).

@@ -150,6 +150,8 @@ struct GdmOptions {
   size_t snapshot_chunk_bytes = 256u << 10;          // state transfer chunk
   size_t max_buffered_while_catching_up = 1u << 16;  // deliveries held until the snapshot lands
   size_t max_lock_waiters = 64;
+  // Re-sends (acks, snapshots) after DirectSendFailed, per view.
+  size_t max_resends_per_view = 64;
 };
 
 // What a Storage persist writes: the items changed since the previous persist (nullopt =

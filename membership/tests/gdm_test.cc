@@ -1,0 +1,279 @@
+// Named GDM behaviours: wire round trips and refusals, and scenarios on GdmSim (the GCM harness
+// with a simulated disk): replication of whole and partial writes, writes refused outside a
+// primary view, transactions all or nothing, locks (FIFO, lost by a departed holder), fencing
+// epochs, chunked state transfer to a rejoining node, acknowledged writes surviving a crash of
+// every node, and the RocksDB Storage round trip.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "gdm_sim.h"
+#include "rain/membership/gdm_storage_rocksdb.h"
+
+namespace rain::membership::testing {
+namespace {
+
+Duration Ms(int64_t ms) { return std::chrono::milliseconds(ms); }
+std::vector<uint8_t> B(const std::string& s) { return {s.begin(), s.end()}; }
+std::string S(const Result<std::vector<uint8_t>>& r) {
+  return r.ok() ? std::string(r->begin(), r->end()) : "<" + r.status().ToString() + ">";
+}
+const NodeId n1{1}, n2{2}, n3{3};
+
+// --- Wire ---
+
+TEST(GdmWire, EveryMessageRoundTrips) {
+  ViewId v{3, n1, 9, n2};
+  std::vector<GdmMessage> msgs = {
+      CommitMsg{n2,
+                5,
+                7,
+                11,
+                {ItemOp{OpKind::kWriteAt, 42, ItemKind::kData, 3, B("abc")},
+                 ItemOp{OpKind::kCreate, 0, ItemKind::kLock, 0, {}}}},
+      SummaryMsg{n3, v, ViewId{2, n1, 1, n1}, 77, 0xdeadbeef},
+      SnapshotChunkMsg{n1 == n1 ? v : v, 78, 1, 3, B("chunk")},
+      DurableAckMsg{v, 99},
+  };
+  for (const GdmMessage& m : msgs) {
+    auto bytes = EncodeGdm(7, m);
+    auto back = DecodeGdm(7, bytes);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == m);
+    // Every truncation is refused, never a crash.
+    for (size_t cut = 0; cut < bytes.size(); ++cut)
+      EXPECT_FALSE(DecodeGdm(7, std::span(bytes).first(cut)).ok());
+    EXPECT_EQ(DecodeGdm(8, bytes).status().code(), StatusCode::kFailedPrecondition);
+    bytes.back() ^= 1;
+    EXPECT_EQ(DecodeGdm(7, bytes).status().code(), StatusCode::kCorruption);
+  }
+}
+
+TEST(GdmWire, StateRoundTrips) {
+  GdmState s;
+  s.items[1] = Item{ItemKind::kData, 4, B("x"), kNoNode, {}};
+  s.items[2] = Item{ItemKind::kLock, 5, {}, n2, {n3, n1}};
+  s.index = 9, s.digest = 1234, s.epoch = 3, s.leader = n1, s.last_primary = ViewId{1, n1, 2, n1};
+  auto back = DecodeState(EncodeState(s));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, s);
+}
+
+// --- Scenarios ---
+
+struct Fixture {
+  explicit Fixture(int nodes = 3, GdmOptions o = GdmOptions{.cluster_id = 7})
+      : sim(GdmSimConfig{.nodes = nodes, .seed = 5, .gdm = o}) {
+    EXPECT_TRUE(sim.RunUntil([&] { return sim.AllActiveAndEqual(); }, Ms(2000)));
+  }
+  // Runs the command at n and waits for its outcome.
+  Status Run(NodeId n, const GdmSim::Command& cmd, std::string checked = "") {
+    auto op = sim.Do(n, cmd, std::move(checked));
+    if (!op.ok()) return op.status();
+    if (!sim.RunUntil([&] { return sim.Outcome(n, *op).has_value(); }, Ms(2000)))
+      return DeadlineExceededError("no outcome");
+    return *sim.Outcome(n, *op);
+  }
+  GdmSim sim;
+};
+
+TEST(Gdm, WritesWholeAndPartialReachEveryMember) {
+  Fixture f;
+  EXPECT_TRUE(f.Run(n1, [](Gdm& g, Instant t) { return g.Create(t, 10, B("hello")); }).ok());
+  EXPECT_TRUE(f.Run(n2, [](Gdm& g, Instant t) { return g.WriteAt(t, 10, 5, B(" world")); }).ok());
+  EXPECT_TRUE(f.Run(n3, [](Gdm& g, Instant t) { return g.WriteAt(t, 10, 0, B("J")); }).ok());
+  f.sim.RunFor(Ms(20));
+  for (NodeId n : f.sim.ids()) {
+    EXPECT_EQ(S(f.sim.gdm(n).Read(10)), "Jello world");
+    EXPECT_EQ(S(f.sim.gdm(n).Read(10, 6, 3)), "wor");
+  }
+  EXPECT_EQ(f.Run(n1, [](Gdm& g, Instant t) { return g.WriteAt(t, 10, 99, B("x")); }).code(),
+            StatusCode::kOutOfRange);
+  EXPECT_EQ(f.Run(n1, [](Gdm& g, Instant t) { return g.Create(t, 10, B("again")); }).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_TRUE(f.Run(n2, [](Gdm& g, Instant t) { return g.Delete(t, 10); }).ok());
+  f.sim.RunFor(Ms(20));
+  EXPECT_EQ(f.sim.gdm(n3).Read(10).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(f.sim.violations().empty()) << f.sim.Report();
+}
+
+TEST(Gdm, UniqueIdsDifferAcrossNodes) {
+  Fixture f;
+  auto a = f.sim.Do(n1, [](Gdm& g, Instant t) { return g.GenUniqueId(t); });
+  auto b = f.sim.Do(n2, [](Gdm& g, Instant t) { return g.GenUniqueId(t); });
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(f.sim.RunUntil(
+      [&] { return f.sim.Outcome(n1, *a).has_value() && f.sim.Outcome(n2, *b).has_value(); },
+      Ms(1000)));
+  EXPECT_TRUE(f.sim.Outcome(n1, *a)->ok());
+  EXPECT_TRUE(f.sim.Outcome(n2, *b)->ok());
+}
+
+TEST(Gdm, NonPrimaryRefusesWritesAndSaysStale) {
+  Fixture f;
+  f.sim.cluster().Partition({{n1}, {n2, n3}});
+  ASSERT_TRUE(
+      f.sim.RunUntil([&] { return f.sim.gdm(n1).mode() == GdmMode::kNonPrimary; }, Ms(2000)));
+  EXPECT_TRUE(f.sim.gdm(n1).stale());
+  auto op = f.sim.Do(n1, [](Gdm& g, Instant t) { return g.Create(t, 1, B("x")); });
+  EXPECT_EQ(op.status().code(), StatusCode::kUnavailable);
+  // The majority side goes on.
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.gdm(n2).mode() == GdmMode::kActive; }, Ms(2000)));
+  EXPECT_TRUE(f.Run(n2, [](Gdm& g, Instant t) { return g.Create(t, 1, B("x")); }).ok());
+  f.sim.cluster().HealAll();
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(3000)))
+      << f.sim.Report();
+  EXPECT_EQ(S(f.sim.gdm(n1).Read(1)), "x");
+}
+
+TEST(Gdm, TransactionIsAllOrNothing) {
+  Fixture f;
+  EXPECT_TRUE(f.Run(n1, [](Gdm& g, Instant t) { return g.Create(t, 1, B("a0")); }).ok());
+  // Second write names a missing item: nothing of the transaction is applied.
+  Status st = f.Run(n2, [](Gdm& g, Instant t) -> Result<OpId> {
+    TxnId x = *g.Begin();
+    EXPECT_TRUE(g.TxnWrite(x, 1, B("a1")).ok());
+    EXPECT_TRUE(g.TxnWrite(x, 2, B("b1")).ok());
+    return g.Commit(t, x);
+  });
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_EQ(S(f.sim.gdm(n3).Read(1)), "a0");
+  st = f.Run(n2, [](Gdm& g, Instant t) -> Result<OpId> {
+    TxnId x = *g.Begin();
+    EXPECT_TRUE(g.TxnCreate(x, 2, B("b2")).ok());
+    EXPECT_TRUE(g.TxnWrite(x, 1, B("a2")).ok());
+    EXPECT_TRUE(g.TxnWriteAt(x, 2, 1, B("!")).ok());
+    return g.Commit(t, x);
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  f.sim.RunFor(Ms(20));
+  EXPECT_EQ(S(f.sim.gdm(n3).Read(1)), "a2");
+  EXPECT_EQ(S(f.sim.gdm(n3).Read(2)), "b!");
+  EXPECT_EQ(f.sim.gdm(n3).Find(1)->version, f.sim.gdm(n3).Find(2)->version);  // one stamp
+  TxnId x = *f.sim.gdm(n1).Begin();
+  EXPECT_TRUE(f.sim.gdm(n1).TxnWrite(x, 1, B("never")).ok());
+  EXPECT_TRUE(f.sim.gdm(n1).Abort(x).ok());
+  EXPECT_EQ(f.sim.gdm(n1).Commit(f.sim.now(), x).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Gdm, LockIsFifoAndLostByAHolderThatLeaves) {
+  Fixture f;
+  ASSERT_TRUE(f.Run(n1, [](Gdm& g, Instant t) { return g.CreateLock(t, 7); }).ok());
+  ASSERT_TRUE(f.Run(n1, [](Gdm& g, Instant t) { return g.AcquireLock(t, 7); }).ok());
+  EXPECT_TRUE(f.sim.gdm(n1).HoldsLock(7));
+  ASSERT_TRUE(f.Run(n2, [](Gdm& g, Instant t) { return g.AcquireLock(t, 7); }).ok());
+  ASSERT_TRUE(f.Run(n3, [](Gdm& g, Instant t) { return g.AcquireLock(t, 7); }).ok());
+  EXPECT_FALSE(f.sim.gdm(n2).HoldsLock(7));
+  EXPECT_EQ(f.Run(n2, [](Gdm& g, Instant t) { return g.AcquireLock(t, 7); }).code(),
+            StatusCode::kFailedPrecondition);  // already waiting
+  f.sim.Crash(n1);  // the holder leaves: n2 (first waiter) gets it at the next sync point
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.gdm(n2).HoldsLock(7); }, Ms(2000)))
+      << f.sim.Report();
+  EXPECT_FALSE(f.sim.gdm(n3).HoldsLock(7));
+  ASSERT_TRUE(f.Run(n2, [](Gdm& g, Instant t) { return g.ReleaseLock(t, 7); }).ok());
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.gdm(n3).HoldsLock(7); }, Ms(1000)));
+  EXPECT_TRUE(f.Run(n3, [](Gdm& g, Instant t) { return g.DestroyLock(t, 7); }).ok());
+  EXPECT_TRUE(f.sim.violations().empty()) << f.sim.Report();
+}
+
+TEST(Gdm, StaleFencingEpochIsRefused) {
+  Fixture f;
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.election(n3).current().has_value(); }, Ms(1000)));
+  auto lead = *f.sim.election(n3).current();
+  EXPECT_EQ(lead.leader, n1);  // lowest id of the primary view
+  EXPECT_TRUE(f.sim.election(n1).IsLeader());
+  uint64_t e = lead.epoch;
+  EXPECT_TRUE(f.Run(n1, [&](Gdm& g, Instant t) { return g.Create(t, 1, B("a"), e); }).ok());
+  f.sim.Crash(n3);  // a new primary view: a new epoch
+  ASSERT_TRUE(f.sim.RunUntil(
+      [&] {
+        auto c = f.sim.election(n1).current();
+        return c && c->epoch > e;
+      },
+      Ms(2000)));
+  EXPECT_EQ(f.sim.election(n1).CheckEpoch(e).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(f.Run(n1, [&](Gdm& g, Instant t) { return g.Write(t, 1, B("old"), e); }).code(),
+            StatusCode::kFailedPrecondition);
+  uint64_t e2 = f.sim.election(n1).current()->epoch;
+  EXPECT_TRUE(f.Run(n1, [&](Gdm& g, Instant t) { return g.Write(t, 1, B("new"), e2); }).ok());
+}
+
+TEST(Gdm, RejoiningNodeGetsTheStateInChunks) {
+  Fixture f(3, GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64});
+  f.sim.Crash(n3);
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(2000)));
+  for (int i = 1; i <= 20; ++i) {
+    std::string v = "value-" + std::to_string(i) + std::string(40, 'x');
+    ASSERT_TRUE(f.Run(
+                     n1, [&](Gdm& g, Instant t) { return g.Create(t, ItemId(i), B(v)); }, v)
+                    .ok());
+  }
+  f.sim.Restart(n3);
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(3000)))
+      << f.sim.Report();
+  EXPECT_EQ(S(f.sim.gdm(n3).Read(20)), "value-20" + std::string(40, 'x'));
+  f.sim.CheckAckedWrites();
+  EXPECT_TRUE(f.sim.violations().empty()) << f.sim.Report();
+}
+
+TEST(Gdm, AcknowledgedWritesSurviveACrashOfEveryNode) {
+  Fixture f;
+  for (int i = 1; i <= 5; ++i) {
+    std::string v = "w" + std::to_string(i);
+    ASSERT_TRUE(f.Run(
+                     NodeId(uint32_t(i % 3 + 1)),
+                     [&](Gdm& g, Instant t) { return g.Create(t, ItemId(i), B(v)); }, v)
+                    .ok());
+  }
+  for (NodeId n : f.sim.ids()) f.sim.Crash(n);  // unsynced disk writes are lost
+  for (NodeId n : f.sim.ids()) f.sim.Restart(n);
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(3000)))
+      << f.sim.Report();
+  f.sim.CheckAckedWrites();
+  EXPECT_TRUE(f.sim.violations().empty()) << f.sim.Report();
+  EXPECT_EQ(S(f.sim.gdm(n2).Read(5)), "w5");
+}
+
+TEST(GdmStorage, RocksDbPersistsAndReloads) {
+  char tmpl[] = "/tmp/gdm-rocks-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  {
+    auto db = RocksDbGdmStorage::Open(dir);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    PersistBatch b;
+    b.ticket = 1;
+    b.items.emplace_back(1, Item{ItemKind::kData, 1, B("one"), kNoNode, {}});
+    b.items.emplace_back(2, Item{ItemKind::kLock, 1, {}, n2, {n3}});
+    b.meta.index = 1, b.meta.epoch = 2, b.meta.leader = n1;
+    ASSERT_TRUE((*db)->Apply(b).ok());
+    PersistBatch d;
+    d.ticket = 2;
+    d.items.emplace_back(1, std::nullopt);
+    d.meta.index = 2, d.meta.epoch = 2, d.meta.leader = n1;
+    ASSERT_TRUE((*db)->Apply(d).ok());
+  }
+  auto db = RocksDbGdmStorage::Open(dir);
+  ASSERT_TRUE(db.ok());
+  auto s = (*db)->Load();
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->index, 2u);
+  EXPECT_EQ(s->items.size(), 1u);
+  EXPECT_EQ(s->items.at(2).holder, n2);
+  PersistBatch r;
+  r.ticket = 3;
+  r.replace_all = true;
+  r.items.emplace_back(9, Item{ItemKind::kData, 3, B("nine"), kNoNode, {}});
+  r.meta.index = 3;
+  ASSERT_TRUE((*db)->Apply(r).ok());
+  s = (*db)->Load();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->items.size(), 1u);
+  EXPECT_EQ(s->items.count(9), 1u);
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rain::membership::testing
