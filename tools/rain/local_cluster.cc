@@ -393,12 +393,12 @@ Status LocalCluster::WaitExited(int node, milliseconds timeout) const {
   return Status::Ok();
 }
 
-NodeStatus LocalCluster::QueryStatus(int node, milliseconds timeout) const {
+NodeStatus QueryNodeStatus(int node, const std::string& socket_path, milliseconds timeout) {
   NodeStatus out;
   out.node = node;
-  Result<nlohmann::json> answer = ControlRequest(SocketPath(node), {{"cmd", "status"}}, timeout);
+  Result<nlohmann::json> answer = ControlRequest(socket_path, {{"cmd", "status"}}, timeout);
   if (!answer.ok()) {
-    out.error = RunningPid(node) == 0 ? "not running" : answer.status().message();
+    out.error = answer.status().message();
     return out;
   }
   if (!answer->value("ok", false)) {
@@ -407,6 +407,12 @@ NodeStatus LocalCluster::QueryStatus(int node, milliseconds timeout) const {
   }
   out.up = true;
   out.status = std::move(*answer);
+  return out;
+}
+
+NodeStatus LocalCluster::QueryStatus(int node, milliseconds timeout) const {
+  NodeStatus out = QueryNodeStatus(node, SocketPath(node), timeout);
+  if (!out.up && RunningPid(node) == 0) out.error = "not running";
   return out;
 }
 

@@ -146,6 +146,11 @@ class LocalCluster {
   int nodes_ = 0;
 };
 
+// Asks the daemon at `socket_path` for status within `timeout`; never fails (a transport error or
+// an ok: false answer lands in NodeStatus::error). `node` labels the result.
+NodeStatus QueryNodeStatus(int node, const std::string& socket_path,
+                           std::chrono::milliseconds timeout);
+
 // One line per node: "node 2: agreement, view 7.2.14.1 members [1 2 3], primary" or
 // "node 4: down (no answer in time)". Used in timeout errors.
 std::string DescribeStatuses(const std::vector<NodeStatus>& statuses);

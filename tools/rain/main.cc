@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "rain 0.1.0");
   rain::cli::AddCodesCommand(app);
   rain::cli::AddBenchCommand(app);
+  rain::cli::AddKeygenCommand(app);
+  rain::cli::AddLocalCommand(app);
+  rain::cli::AddStatusCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
