@@ -31,6 +31,7 @@ class RttEstimator {
   Duration Rto() const;
   bool has_sample() const { return has_sample_; }
   Duration srtt() const { return srtt_; }
+  Duration rttvar() const { return rttvar_; }
   Duration min_rtt() const { return min_rtt_; }
   Duration latest() const { return latest_; }
 

@@ -168,7 +168,9 @@ std::optional<PacketPlan> SendQueue::Plan(std::vector<PathState>& paths, Transpo
     const size_t frame_bytes = wire::kDataFrameHeaderBytes + f.bytes;
     if (first) {
       PathState& ps = paths[path];
-      if (!ps.cc.CanSend(ps.bytes_in_flight, frame_bytes + wire::kHeaderBytes)) break;
+      const bool probe = probe_due_ && c->source == Candidate::Source::kRetransmit;
+      if (!probe && !ps.cc.CanSend(ps.bytes_in_flight, frame_bytes + wire::kHeaderBytes)) break;
+      probe_due_ = false;
       if (c->source == Candidate::Source::kNew && !FlowAllows(mit->first, m, f)) {
         ++stats.flow_control_blocked;
         break;
@@ -234,6 +236,7 @@ void SendQueue::OnSent(uint64_t packet_number, PacketPlan&& plan, uint32_t wire_
   if (!ps.rto_running) {
     ps.rto_running = true;
     ps.rto_armed = now;
+    ps.probes_sent = 0;
   }
 }
 
@@ -267,6 +270,7 @@ void SendQueue::OnAck(const wire::AckFrame& ack, Instant now, std::vector<PathSt
     ps.rto_backoff = 0;
     ps.rto_running = ps.bytes_in_flight > 0;
     ps.rto_armed = now;
+    ps.probes_sent = 0;
   }
   DetectLosses(now, paths, stats);
 }
@@ -366,6 +370,7 @@ void SendQueue::OnRtoExpired(uint32_t path, Instant now, std::vector<PathState>&
   // rto_max (RtoWithBackoff).
   ps.rto_backoff = std::min<uint32_t>(ps.rto_backoff + 1, 1024);
   ps.rto_running = false;
+  ps.probes_sent = 0;
   for (auto it = sent_.begin(); it != sent_.end();) {
     if (it->second.path != path) {
       ++it;
@@ -383,6 +388,30 @@ void SendQueue::OnRtoExpired(uint32_t path, Instant now, std::vector<PathState>&
     if (!PathExhausted(other)) return;
   }
   FailPending(stats);
+}
+
+void SendQueue::OnProbeTimeout(uint32_t path, std::vector<PathState>& paths,
+                               TransportStats& stats) {
+  ++paths[path].probes_sent;
+  ++stats.probe_timeouts;
+  for (auto& [pn, p] : sent_) {
+    if (p.path != path) continue;
+    // Front of the retransmit queue, in fragment order: the oldest data is what the receiver
+    // waits for.
+    size_t queued = 0;
+    for (const FragmentRef& ref : p.fragments) {
+      auto it = messages_.find(ref.message_seq);
+      if (it == messages_.end()) continue;
+      Fragment& f = it->second.fragments[ref.index];
+      if (f.state != FragmentState::kInFlight) continue;
+      f.state = FragmentState::kQueued;
+      retransmit_.insert(retransmit_.begin() + static_cast<ptrdiff_t>(queued++), ref);
+    }
+    if (queued > 0) {
+      probe_due_ = true;
+      return;
+    }
+  }
 }
 
 void SendQueue::Finish(uint64_t message_seq, SendOutcome outcome, TransportStats& stats) {
@@ -447,6 +476,7 @@ void SendQueue::FailPending(TransportStats& stats) {
   while (!messages_.empty()) Finish(messages_.begin()->first, SendOutcome::kFailed, stats);
   copies_.clear();
   retransmit_.clear();
+  probe_due_ = false;
 }
 
 void SendQueue::FailAll(TransportStats& stats) {

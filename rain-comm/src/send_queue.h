@@ -15,7 +15,9 @@
 // pending message fails at once (the peer is silent: docs/transport.md §6). A fragment sent
 // kTransmissionsFactor × transmissions_per_path_max × paths times in all while its paths stay
 // alive fails its message (a black hole for that packet). Each message ends in exactly one
-// SendCompleted (collected in completed()).
+// SendCompleted (collected in completed()). Before a healthy path's RTO, up to
+// kProbesPerRtoMax tail-loss probes re-send its oldest fragments in flight (OnProbeTimeout), so
+// a lost tail or a lost last ack costs about one RTT instead of an RTO (rto_min ≫ RTT on a LAN).
 #pragma once
 
 #include <cstdint>
@@ -115,6 +117,11 @@ class SendQueue {
   void DetectLosses(Instant now, std::vector<PathState>& paths, TransportStats& stats);
   void OnRtoExpired(uint32_t path, Instant now, std::vector<PathState>& paths,
                     TransportStats& stats);
+  // The path's tail-loss probe timer fired (PathState::ProbeDeadline): the fragments of its
+  // oldest packet in flight are queued again and the next packet may exceed the congestion
+  // window, so the receiver answers with an ack (a duplicate is acked at once) and losses are
+  // found by the ack thresholds instead of the RTO. Declares nothing lost, changes no window.
+  void OnProbeTimeout(uint32_t path, std::vector<PathState>& paths, TransportStats& stats);
   // When DetectLosses must run again (time threshold), if ever.
   std::optional<Instant> loss_deadline() const { return loss_deadline_; }
 
@@ -167,7 +174,8 @@ class SendQueue {
   std::unordered_map<uint16_t, std::map<uint64_t, uint64_t>> channel_pending_;
   uint64_t new_cursor_ = 1;              // first message_seq that may still have unsent fragments
   std::deque<Candidate> copies_;         // parallel strategy: the same fragment on other paths
-  std::deque<FragmentRef> retransmit_;   // fragments declared lost
+  std::deque<FragmentRef> retransmit_;   // fragments declared lost (or probed)
+  bool probe_due_ = false;               // the next packet may exceed the congestion window
   std::map<uint64_t, SentPacket> sent_;  // by packet number, awaiting an ack
   uint64_t largest_acked_ = 0;
   std::optional<Instant> loss_deadline_;

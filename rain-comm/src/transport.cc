@@ -334,6 +334,8 @@ void TransportImpl::HandleTimeout(Instant now) {
       }
       if (ps.rto_running && now >= ps.RtoDeadline(options)) {
         peer.send.OnRtoExpired(i, now, peer.paths, stats);
+      } else if (auto probe = ps.ProbeDeadline(options); probe && now >= *probe) {
+        peer.send.OnProbeTimeout(i, peer.paths, stats);
       }
     }
     if (auto d = peer.send.loss_deadline(); d && now >= *d) {
@@ -357,6 +359,7 @@ std::optional<Instant> TransportImpl::PollDeadline() const {
     for (const PathState& ps : peer->paths) {
       consider(ps.next_ping);
       if (ps.rto_running) consider(ps.RtoDeadline(options));
+      if (auto probe = ps.ProbeDeadline(options)) consider(*probe);
     }
     if (auto d = peer->send.loss_deadline()) consider(*d);
     if (peer->incarnation == 0) {
@@ -402,6 +405,7 @@ std::vector<LinkStatus> TransportImpl::Links(NodeId node) const {
     s.transitions_local = ps.monitor.transitions_local();
     s.transitions_remote = ps.monitor.transitions_remote();
     s.srtt_ns = ps.rtt.has_sample() ? ps.rtt.srtt().count() : 0;
+    s.rto_ns = ps.RtoWithBackoff(options).count();
     s.cwnd_bytes = ps.cc.cwnd_bytes();
     s.bytes_in_flight = ps.bytes_in_flight;
     out.push_back(s);

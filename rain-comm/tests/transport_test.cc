@@ -552,6 +552,34 @@ TEST(Transport, LaterMessagesPassAFailedOne) {
 }
 
 // 5 % random loss must not collapse the congestion window (loss-tolerant rule).
+// A lost tail (the last packet of a message, nothing sent after it) is found by a tail-loss
+// probe about one RTT later, not by the RTO (rto_min = 20 ms ≫ the 0.2 ms RTT here).
+TEST(Transport, TailLossIsRecoveredByAProbeBeforeTheRto) {
+  Network net({.seed = 23});
+  Handshake(net);
+  bool dropped = false;
+  net.filter = [&](int from, const testing::Datagram& d) {
+    // The last fragment's packet (100 payload bytes) is the only data packet this short.
+    if (from == 1 && !dropped && d.bytes.size() > 150 && d.bytes.size() < 400) {
+      dropped = true;
+      return false;
+    }
+    return true;
+  };
+  const uint32_t fragment = 1400 - 40 - 16 - 47;
+  const Instant start = net.now();
+  ASSERT_TRUE(net.node(1).SendReliable(net.now(), kN2, kCh1, Pattern(4 * fragment + 100, 1)).ok());
+  ASSERT_TRUE(net.RunUntil([&] { return Outcomes(net, 1).size() == 1; }, 5s));
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(Outcomes(net, 1).begin()->second, SendOutcome::kDelivered);
+  EXPECT_EQ(EventsOf<MessageDelivered>(net.events(2)).size(), 1u);
+  const TransportStats& s = net.node(1).stats();
+  EXPECT_GE(s.probe_timeouts, 1u);
+  EXPECT_EQ(s.rto_expirations, 0u);
+  EXPECT_LT(net.now() - start, net.node(1).options().rto_min)
+      << "took " << (net.now() - start).count() << " ns";
+}
+
 TEST(Transport, RandomLossKeepsTheWindowOpen) {
   auto transfer_time = [](double loss) {
     Network net({.seed = 19});

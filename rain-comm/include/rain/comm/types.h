@@ -110,6 +110,7 @@ struct TransportStats {
   uint64_t packets_retransmitted = 0;  // data packets sent again after a loss was declared
   uint64_t packets_lost = 0;           // declared lost (reorder/time threshold or RTO)
   uint64_t rto_expirations = 0;
+  uint64_t probe_timeouts = 0;         // tail-loss probes (fragments re-sent before the RTO)
   uint64_t rejected_malformed = 0;     // failed to decode
   uint64_t rejected_auth = 0;          // wrong cluster, MAC mismatch, unknown sender
   uint64_t rejected_replay = 0;        // packet number already seen or too old
@@ -128,6 +129,7 @@ struct LinkStatus {
   uint32_t transitions_local = 0;   // committed here
   uint32_t transitions_remote = 0;  // last seen from the peer
   int64_t srtt_ns = 0;              // smoothed round-trip time, 0 before the first sample
+  int64_t rto_ns = 0;               // retransmission timeout now (with backoff)
   uint64_t cwnd_bytes = 0;
   uint64_t bytes_in_flight = 0;
 };
