@@ -206,7 +206,7 @@ class Peer {
                     " t_ms=" + Ms());
     }
     Pump(t, now);
-    Progress();
+    Progress(t);
     CheckDone();
   }
 
@@ -296,11 +296,16 @@ class Peer {
                   " missing=" + std::to_string(missing_.size()));
   }
 
-  void Progress() {
+  void Progress(const Transport& t) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_progress_ < milliseconds(100)) return;
     last_progress_ = now;
-    status_->Line("progress " + Summary() + " t_ms=" + Ms());
+    // The RTO of each path (ms), so a script can express a failover pause in RTOs.
+    std::string rto;
+    for (const LinkStatus& l : t.Links(NodeId{c_.peer_node})) {
+      rto += (rto.empty() ? "" : ",") + std::to_string(l.rto_ns / 1000000);
+    }
+    status_->Line("progress " + Summary() + " t_ms=" + Ms() + " rto_ms=" + rto);
   }
 
   void CheckDone() {
