@@ -242,13 +242,39 @@ int HexDigit(char c) {
 
 }  // namespace
 
+// Measured choices; docs/raind.md "Defaults and failure detection" has the reasoning and the
+// figures (kill -9 of one of 5 -> last survivor's view, idle CPU, CPU-saturated idle runs).
 comm::TransportOptions DefaultTransportOptions() {
   comm::TransportOptions o;
+  // F, the time to report a send to a dead node failed, is T RTOs in a row on every path (the
+  // token goes on both paths at once): 10 + 20 + 40 = 70 ms at rto_min on a quiet machine. On a
+  // saturated one the RTT variance inflates the RTO, and rto_max = 80 lets it (F <= 3 x 80 =
+  // 240 ms): a live node must stay silent that long to be removed. rto_max = 40 gave false
+  // removals with the CPUs 8x oversubscribed (docs/raind.md).
+  o.rto_min = std::chrono::milliseconds(10);
+  o.rto_initial = std::chrono::milliseconds(80);
+  o.rto_max = std::chrono::milliseconds(80);
+  o.transmissions_per_path_max = 3;
+  // Pings only keep the link monitor's history; the failure rule needs no pong. Fewer pings cut
+  // idle CPU (a link is reported down after 3 missed pings = 0.75 s).
+  o.ping_interval = std::chrono::milliseconds(250);
   return o;
 }
 
 membership::RingOptions DefaultRingOptions() {
   membership::RingOptions o;
+  // Token visits dominate idle CPU (each is a few datagrams on two paths and several syscalls):
+  // 10 ms per hop keeps a 5-node ring under 1 % CPU per node, at the price of waiting up to one
+  // 50 ms rotation before the dead node's predecessor tries to pass.
+  o.idle_token_hold = std::chrono::milliseconds(10);
+  // TokenLossTimeout(5) = 200 + 5 x (5 + 10) = 275 ms > F max (240 ms) + a hold, so a holder
+  // waiting for a failure report does not make the others call 911.
+  o.token_loss_base = std::chrono::milliseconds(200);
+  o.token_loss_per_node = std::chrono::milliseconds(5);
+  // A starved node regenerates with whoever answered its 911 in time: 15 ms let nodes of a
+  // CPU-starved machine regenerate alone (singleton views); 50 ms costs only the rare
+  // crashed-holder case.
+  o.call911_reply_timeout = std::chrono::milliseconds(50);
   return o;
 }
 
