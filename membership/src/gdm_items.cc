@@ -125,7 +125,33 @@ static Status ApplyToScratch(NodeId sender, const CommitMsg& m, const GdmState& 
   return Status::Ok();
 }
 
-void Gdm::ApplyCommit(NodeId sender, const CommitMsg& m, std::span<const uint8_t> payload) {
+// The common case — one whole-value write to an existing data item — needs no scratch copy: it
+// cannot fail half-way, so the decoded value is moved straight into the item.
+bool Gdm::ApplySingleWrite(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload) {
+  if (m.ops.size() != 1 || m.ops[0].kind != OpKind::kWrite) return false;
+  if (m.fence != 0 && m.fence != state_.epoch) return false;
+  ItemOp& o = m.ops[0];
+  auto it = state_.items.find(o.item);
+  if (it == state_.items.end() || it->second.kind != ItemKind::kData) return false;
+  uint64_t index = state_.index + 1;
+  uint64_t size = o.bytes.size();
+  it->second.bytes = std::move(o.bytes);
+  it->second.version = index;
+  BumpIndex(payload);
+  Touch(o.item);
+  Emit(ItemChanged{o.item, 0, size, index});
+  if (sender == self_) {
+    if (auto p = pending_.find(m.op); p != pending_.end()) {
+      p->second.applied_index = index;
+      p->second.applied_view = view_->id;
+    }
+    CheckCompletions();
+  }
+  return true;
+}
+
+void Gdm::ApplyCommit(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload) {
+  if (ApplySingleWrite(sender, m, payload)) return;
   uint64_t index = state_.index + 1;
   Scratch scratch;
   ItemId result_id = 0;

@@ -2,6 +2,7 @@
 // are in docs/gdm.md "Wire format"; keep the two in step.
 #include "rain/membership/gdm_wire.h"
 
+#include <algorithm>
 #include <string>
 
 #include "rain/core/crc32c.h"
@@ -109,7 +110,11 @@ std::vector<uint8_t> EncodeState(const GdmState& s) {
   w.U32(ToInt(s.leader));
   EncodeViewId(w, s.last_primary);
   w.U64(s.items.size());
-  for (const auto& [id, item] : s.items) EncodeItem(w, id, item);
+  std::vector<ItemId> ids;
+  ids.reserve(s.items.size());
+  for (const auto& entry : s.items) ids.push_back(entry.first);
+  std::sort(ids.begin(), ids.end());
+  for (ItemId id : ids) EncodeItem(w, id, s.items.at(id));
   return w.Take();
 }
 

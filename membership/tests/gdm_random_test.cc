@@ -1,9 +1,9 @@
 // Randomized fault schedules over GDM + election on the GCM (the VOPR idea, STYLE.md): per seed,
-// 3-5 nodes, writes, partial writes, transactions, lock traffic, fenced writes and item churn
-// under crashes (sometimes of every node at once, losing unsynced disk writes), restarts,
-// partitions, pauses and message loss; then the faults stop and all live nodes must become
-// active in one view with identical states, every acknowledged write present, and a new write
-// from each node acknowledged. GdmSim checks its invariants after every harness event.
+// 3-5 nodes, 150-500 ms of writes, partial writes, transactions, lock traffic, fenced writes and
+// item churn under crashes (sometimes of every node at once, losing unsynced disk writes),
+// restarts, partitions, pauses and message loss; then the faults stop and all live nodes must
+// become active in one view with identical states, every acknowledged write present, and a new
+// write from each node acknowledged. GdmSim checks its invariants after every harness event.
 //
 // RAIN_SEED=N replays one seed; RAIN_SEEDS=K runs K seeds (default 1000) from RAIN_FIRST_SEED.
 #include <gtest/gtest.h>
@@ -74,7 +74,7 @@ SeedOutcome RunSeed(uint64_t seed) {
 
   // Fault phase.
   bool crashed_all = false;
-  Instant fault_end = sim.now() + Ms(rng.Between(300, 800));
+  Instant fault_end = sim.now() + Ms(rng.Between(150, 500));
   while (sim.now() < fault_end) {
     int up_count = 0;
     for (NodeId x : ids) up_count += sim.up(x) ? 1 : 0;
@@ -190,7 +190,7 @@ SeedOutcome RunSeed(uint64_t seed) {
     if (2 * live > n) break;
     sim.Restart(x);
   }
-  sim.RunFor(Ms(300));
+  sim.RunFor(Ms(150));
   if (!sim.RunUntil([&] { return sim.AllActiveAndEqual(); }, Ms(4000)))
     return fail("liveness: live nodes not active with equal states 4 s after the faults");
   sim.CheckAckedWrites();

@@ -125,7 +125,8 @@ class Gdm {
   void SendSafe(std::vector<uint8_t> payload, OpId op);
 
   // gdm_items.cc: applying a commit (all or nothing)
-  void ApplyCommit(NodeId sender, const CommitMsg& m, std::span<const uint8_t> payload);
+  void ApplyCommit(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload);
+  bool ApplySingleWrite(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload);
   void Touch(ItemId id);
   void BumpIndex(std::span<const uint8_t> bytes);
 

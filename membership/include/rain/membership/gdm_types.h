@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -54,7 +55,9 @@ struct Item {
 // view whose sync point this state includes (not replicated: a per-member fact, persisted with
 // the state it describes).
 struct GdmState {
-  std::map<ItemId, Item> items;
+  // A hash map: with 10,000 items an ordered map's lookups (cache misses down a tree) were most
+  // of the apply cost (docs/benchmarks.md). Encodings sort by id, so bytes stay deterministic.
+  std::unordered_map<ItemId, Item> items;
   uint64_t index = 0;
   uint64_t digest = 0;
   uint64_t epoch = 0;
