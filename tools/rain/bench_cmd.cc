@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "rain/bench/codes_bench.h"
+#include "rain/bench/membership_bench.h"
 #include "rain/bench/report.h"
 #include "rain/bench/transport_bench.h"
 
@@ -56,6 +57,7 @@ void AddBenchCommand(CLI::App& app) {
   bench->require_subcommand(1);
   AddBenchCodes(*bench);
   bench::AddTransportBenchCommand(*bench, &ExitStatus());
+  bench::AddMembershipBenchCommand(*bench, &ExitStatus());
 }
 
 }  // namespace rain::cli
