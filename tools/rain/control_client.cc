@@ -28,7 +28,7 @@ Status WaitFor(int fd, short events, Clock::time_point deadline, const char* wha
     pollfd p{.fd = fd, .events = events, .revents = 0};
     int n = ::poll(&p, 1, MillisLeft(deadline));
     if (n > 0) return Status::Ok();  // readable, writable, or an error/hang-up the caller reads
-    if (n == 0) return DeadlineExceededError(std::string("no answer in time while ") + what);
+    if (n == 0) return DeadlineExceededError(std::string("timed out ") + what);
     if (errno != EINTR) return IoError(std::string("poll while ") + what, errno);
   }
 }

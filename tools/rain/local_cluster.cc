@@ -296,6 +296,18 @@ pid_t LocalCluster::RunningPid(int node) const {
   return static_cast<pid_t>(pid);
 }
 
+std::string LocalCluster::RememberedRaind() const {
+  Result<std::string> text = ReadFile(dir_ + "/raind.path");
+  if (!text.ok()) return "";
+  std::string path = *text;
+  while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+  return IsExecutable(path) ? path : "";
+}
+
+Status LocalCluster::RememberRaind(const std::string& raind_path) const {
+  return WriteFile(dir_ + "/raind.path", raind_path + "\n");
+}
+
 Result<pid_t> LocalCluster::StartNode(int node, const std::string& raind_path) {
   RAIN_RETURN_IF_ERROR(CheckNode(node));
   if (pid_t pid = RunningPid(node); pid != 0) {

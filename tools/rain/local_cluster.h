@@ -2,6 +2,7 @@
 // (`rain local ...`, `rain status`, `rain bench membership`). It owns a directory:
 //
 //   D/cluster.key                 the cluster key (docs/raind.md §2)
+//   D/raind.path                  the raind binary `up` used (for `start`)
 //   D/node-<i>/raind.toml         node i's config: addresses 127.0.0.1:P+i-1 and 127.0.0.2:P+i-1
 //   D/node-<i>/raind.log          raind's stdout and stderr (appended across restarts)
 //   D/node-<i>/raind.pid          the pid of the running daemon
@@ -102,6 +103,11 @@ class LocalCluster {
   // The pid of node's daemon if it is alive (a stopped one counts) and runs this node's config;
   // 0 otherwise. Never fails: unreadable pid files read as "not running".
   pid_t RunningPid(int node) const;
+
+  // The raind binary the last `up` used (D/raind.path), so that `start` restarts a node with the
+  // same binary; "" if unknown. RememberRaind records it.
+  std::string RememberedRaind() const;
+  Status RememberRaind(const std::string& raind_path) const;
 
   // Starts node's daemon detached (`raind --config C --foreground`, output appended to the log),
   // writes its pid file and returns the pid. FailedPrecondition if it is already running;

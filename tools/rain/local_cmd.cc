@@ -150,6 +150,7 @@ void RunUp(const UpFlags& flags, bool base_port_given) {
   }
   Result<LocalCluster> cluster = LocalCluster::Create(config);
   if (!cluster.ok()) return Fail(cmd, cluster.status(), json);
+  if (Status s = cluster->RememberRaind(*raind); !s.ok()) return Fail(cmd, s, json);
   std::vector<int> members(static_cast<size_t>(flags.nodes));
   std::iota(members.begin(), members.end(), 1);
   nlohmann::json started = nlohmann::json::array();
@@ -317,7 +318,10 @@ ActionInfo Info(NodeAction action) {
 // if it exits first.
 Status StartAndWait(LocalCluster& cluster, int node, const std::string& raind_flag, pid_t* pid) {
   RAIN_RETURN_IF_ERROR(cluster.CheckNode(node));
-  RAIN_ASSIGN_OR_RETURN(std::string raind, FindRaind(raind_flag, ""));
+  // Without --raind, the binary `up` used: a restart must not pick up a different build.
+  const std::string remembered = raind_flag.empty() ? cluster.RememberedRaind() : "";
+  RAIN_ASSIGN_OR_RETURN(std::string raind,
+                        FindRaind(remembered.empty() ? raind_flag : remembered, ""));
   RAIN_ASSIGN_OR_RETURN(*pid, cluster.StartNode(node, raind));
   const auto deadline = std::chrono::steady_clock::now() + kStartAnswerTimeout;
   for (;;) {
@@ -392,7 +396,7 @@ void AddNodeAction(CLI::App& local, NodeAction action) {
   AddCommon(cmd, flags->common);
   if (action == NodeAction::kStart) {
     cmd->add_option("--raind", flags->raind,
-                    "The raind binary (default: next to rain, then the build tree, then PATH)");
+                    "The raind binary (default: the one `up` used, then next to rain, then PATH)");
   }
   cmd->footer(
       "Exit status: 0 done; 1 no cluster, node not running (or already running), or it "

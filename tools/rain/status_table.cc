@@ -30,7 +30,7 @@ std::string Members(const nlohmann::json& view) {
   return out;
 }
 
-// "2:2/2 3:1/2 4:x": links up of all links per peer; x = the peer is unreachable.
+// "2:2/2 3:1/2 4:0/2!": links up of all links per peer; ! = the TM reports the peer unreachable.
 std::string Links(const nlohmann::json& status) {
   std::string out;
   if (!status.contains("peers") || !status["peers"].is_array()) return "-";
@@ -44,7 +44,8 @@ std::string Links(const nlohmann::json& status) {
       }
     }
     out += (out.empty() ? "" : " ") + std::to_string(peer.value("node", 0)) + ":";
-    out += peer.value("reachable", true) ? std::to_string(up) + "/" + std::to_string(total) : "x";
+    out += std::to_string(up) + "/" + std::to_string(total);
+    if (!peer.value("reachable", true)) out += "!";
   }
   return out.empty() ? "-" : out;
 }
@@ -68,8 +69,8 @@ std::string FormatStatusTable(const std::vector<NodeStatus>& statuses) {
     view_width = std::max(view_width, ViewId(ViewOf(s)).size());
     members_width = std::max(members_width, Members(ViewOf(s)).size());
   }
-  std::string out = Row("node", "state", "view", "members", "primary", "links (peer:up/total)",
-                        view_width, members_width);
+  std::string out = Row("node", "state", "view", "members", "primary",
+                        "links (peer:up/total, ! unreachable)", view_width, members_width);
   for (const NodeStatus& s : statuses) {
     const std::string node = std::to_string(s.up ? s.status.value("node", s.node) : s.node);
     if (!s.up) {

@@ -3,8 +3,10 @@ binary, poll `rain status --json` until a condition holds (always with a deadlin
 leftover processes of a cluster directory."""
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 COMMAND_TIMEOUT_S = 180  # one rain invocation; `up` waits for the view itself
@@ -59,6 +61,57 @@ def wait_for_view(rain, cluster_dir, members, timeout_s, what):
         time.sleep(0.05)  # poll interval, not synchronisation: the condition is re-checked
     raise TestFailure(f"{what}: no primary view of {members} within {timeout_s} s; last status:\n"
                       + json.dumps(doc, indent=1))
+
+
+class ViewWatcher:
+    """Subscribes to {"cmd":"watch"} on the given nodes' control sockets (docs/raind.md §3) and
+    records every view event (mono_ns, view) per node in a reader thread per node: the exact
+    install times, which polling `rain status` cannot see (a later view hides an earlier one)."""
+
+    def __init__(self, cluster_dir, nodes):
+        self.events = {n: [] for n in nodes}
+        self.lock = threading.Lock()
+        self.socks = []
+        for n in nodes:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(os.path.join(cluster_dir, f"node-{n}", "control.sock"))
+            s.sendall(b'{"cmd":"watch"}\n')
+            self.socks.append(s)
+            threading.Thread(target=self._read, args=(n, s), daemon=True).start()
+
+    def _read(self, node, s):
+        buf = b""
+        s.settimeout(None)
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                msg = json.loads(line)
+                if msg.get("event") == "view":
+                    with self.lock:
+                        self.events[node].append((msg["mono_ns"], msg["view"]))
+
+    def first_without(self, victim, after_ns):
+        """Per node, the mono_ns of its first view after after_ns that lacks victim (or None)."""
+        with self.lock:
+            return {n: next((t for t, v in evs if t >= after_ns and v and
+                             victim not in v.get("members", [])), None)
+                    for n, evs in self.events.items()}
+
+    def close(self):
+        for s in self.socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
 
 
 def processes_of(cluster_dir):
