@@ -503,5 +503,73 @@ TEST(StackSim, SwarmInvariantsAndLiveness) {
       << all.report.first_failure;
 }
 
+// The checkers must be able to fail: feed them disagreeing views, a fork of the primary chain, a
+// total-order conflict, a duplicate delivery and a virtual-synchrony split.
+TEST(StackSim, GcmCheckerCatchesViolations) {
+  using membership::Delivered;
+  using membership::View;
+  using membership::ViewId;
+  using membership::ViewInstalled;
+  const NodeId a{1}, b{2}, c{3};
+  auto fresh = [&] {
+    auto k = std::make_unique<GcmChecker>(std::vector<NodeId>{a, b, c},
+                                          [](NodeId) -> const Gcm* { return nullptr; });
+    for (NodeId n : {a, b, c}) k->NodeStarted(n, 1);
+    return k;
+  };
+  auto view = [](uint64_t seq, std::vector<NodeId> m, bool primary, ViewId prev = {}) {
+    return View{ViewId{1, NodeId{1}, seq, NodeId{1}}, std::move(m), primary, prev};
+  };
+  auto deliver = [](ViewId v, uint64_t seq, std::string p) {
+    return Delivered{.sender = NodeId{1}, .view = v, .seq = seq, .payload = {p.begin(), p.end()}};
+  };
+  const View ab = view(1, {a, b}, true);
+  {
+    auto k = fresh();
+    k->OnEvent(a, ViewInstalled{ab});
+    EXPECT_TRUE(k->violation().ok());
+    k->OnEvent(b, ViewInstalled{view(1, {a, b, c}, true)});
+    EXPECT_FALSE(k->violation().ok()) << "view disagreement not caught";
+  }
+  {
+    auto k = fresh();
+    k->OnEvent(a, ViewInstalled{ab});
+    k->OnEvent(c, ViewInstalled{view(2, {b, c}, true)});  // does not name ab as its predecessor
+    EXPECT_FALSE(k->violation().ok()) << "primary fork not caught";
+  }
+  {
+    auto k = fresh();
+    k->OnEvent(a, ViewInstalled{ab});
+    k->OnEvent(b, ViewInstalled{ab});
+    k->OnEvent(a, deliver(ab.id, 1, "x"));
+    k->OnEvent(b, deliver(ab.id, 1, "y"));
+    EXPECT_FALSE(k->violation().ok()) << "total-order conflict not caught";
+  }
+  {
+    auto k = fresh();
+    k->OnEvent(a, ViewInstalled{ab});
+    k->OnEvent(a, deliver(ab.id, 1, "x"));
+    k->OnEvent(a, deliver(ab.id, 2, "x"));
+    EXPECT_FALSE(k->violation().ok()) << "duplicate delivery not caught";
+  }
+  {
+    auto k = fresh();
+    const View next = view(5, {a, b, c}, true, ab.id);
+    k->OnEvent(a, ViewInstalled{ab});
+    k->OnEvent(b, ViewInstalled{ab});
+    k->OnEvent(a, deliver(ab.id, 1, "x"));
+    k->OnEvent(a, ViewInstalled{next});
+    EXPECT_TRUE(k->violation().ok()) << k->violation().ToString();
+    k->OnEvent(b, ViewInstalled{next});
+    EXPECT_FALSE(k->violation().ok()) << "virtual-synchrony split not caught";
+  }
+  {
+    auto k = fresh();
+    k->OnEvent(a, ViewInstalled{view(1, {a}, false)});
+    k->OnEvent(a, membership::MasterLockGranted{});
+    EXPECT_FALSE(k->violation().ok()) << "lock outside a primary view not caught";
+  }
+}
+
 }  // namespace
 }  // namespace rain::sim
