@@ -571,5 +571,20 @@ TEST(StackSim, GcmCheckerCatchesViolations) {
   }
 }
 
+// Seeds 2662 and 4127 (found in a 5,000-seed run; both with pauses, a partition and a cut or an
+// asymmetric failure): every node is in one primary view of all nodes 1 ms after the heal, but
+// the multicasts each node sends then are not all delivered within 1 s. Not yet diagnosed
+// (GCM, TM, NodeStack or this adapter's pause handling); disabled until it is.
+TEST(StackSimRegression, DISABLED_Seed2662FinalMulticastsDelivered) {
+  SeedShape shape;
+  Status s = RunStackSeed(2662, &shape);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+TEST(StackSimRegression, DISABLED_Seed4127FinalMulticastsDelivered) {
+  SeedShape shape;
+  Status s = RunStackSeed(4127, &shape);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
 }  // namespace
 }  // namespace rain::sim
