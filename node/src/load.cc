@@ -24,8 +24,15 @@ void LoadGenerator::Start(size_t bytes, uint64_t count, membership::Service serv
 }
 
 bool LoadGenerator::Pump(membership::Gcm& gcm, Instant now) {
+  // The driver calls Flush again, with the same `now`, as long as anything made progress, so
+  // the byte budget is per I/O turn (per `now`), not per call.
+  if (now != turn_) {
+    turn_ = now;
+    turn_bytes_ = 0;
+  }
   size_t handed = 0;
-  while (queued_ > 0 && handed < kLoadPerFlushMax) {
+  while (queued_ > 0 && handed < kLoadPerFlushMax &&
+         (turn_bytes_ == 0 || turn_bytes_ + bytes_ <= kLoadBytesPerFlushMax)) {
     Writer w(bytes_);
     w.U64(kLoadMagic);
     w.U64(static_cast<uint64_t>(ToNanos(MonotonicClock::now())));
@@ -35,6 +42,7 @@ bool LoadGenerator::Pump(membership::Gcm& gcm, Instant now) {
     --queued_;
     ++sent_;
     ++handed;
+    turn_bytes_ += bytes_;
   }
   return handed > 0;
 }

@@ -22,15 +22,22 @@ inline constexpr size_t kLoadHeaderBytes = 16;
 inline constexpr uint64_t kLoadMagic = 0x64616f4c6e696152ull;  // "RainLoad" little-endian
 // Latency samples kept for the percentiles; later deliveries are counted but not sampled.
 inline constexpr size_t kLatencySamplesMax = 1u << 21;
-// Load messages handed to the GCM per flush, so one flush never monopolises the I/O thread.
+// Load messages per flush and bytes per I/O turn handed to the GCM, so the generator never
+// monopolises the I/O thread. The byte bound matters: a 5000 x 16 KiB flood built in one turn
+// (80 MB of fresh pages and copies) stalled raind 100-160 ms, longer than the peers' failure
+// bound (10 + 20 + 40 ms of RTOs at rto_min), and the sender was removed from the view.
+// 4 MiB keeps 1 KiB floods at 4096 per flush.
 inline constexpr size_t kLoadPerFlushMax = 4096;
+inline constexpr size_t kLoadBytesPerFlushMax = 4u << 20;
 inline constexpr uint64_t kLoadCountMax = 100'000'000;
 
 class LoadGenerator {
  public:
   // Queues `count` more messages of `bytes` bytes (>= kLoadHeaderBytes, checked by the caller).
   void Start(size_t bytes, uint64_t count, membership::Service service);
-  // Hands queued messages to gcm.Multicast until it refuses (queue full) or kLoadPerFlushMax.
+  // Hands queued messages to gcm.Multicast until it refuses (queue full), kLoadPerFlushMax
+  // messages, or kLoadBytesPerFlushMax bytes since the first call with this `now` (one I/O turn;
+  // at least one message per turn).
   // Returns true if it handed any.
   bool Pump(membership::Gcm& gcm, Instant now);
   // Counts a delivered multicast if it is a load message; `now_ns` is the delivery time.
@@ -49,6 +56,8 @@ class LoadGenerator {
   int64_t first_delivery_ns_ = 0;
   int64_t last_delivery_ns_ = 0;
   std::vector<uint32_t> latencies_us_;
+  Instant turn_{};         // the `now` of the current I/O turn
+  size_t turn_bytes_ = 0;  // handed to the GCM during it
 };
 
 }  // namespace rain::node

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 
+#include "../src/load.h"
 #include "rain/comm/transport.h"
 
 namespace rain::node {
@@ -273,6 +274,30 @@ TEST(NodeStack, CreateRefusesABadConfig) {
   // The channel is taken now: a second stack on the same Transport is refused.
   EXPECT_EQ(NodeStack::Create(*tm, so, Rng(1), Instant{}, {}, &storage).status().code(),
             StatusCode::kAlreadyExists);
+}
+
+// A 5000 x 16 KiB flood built in one I/O turn (80 MB) stalled raind 100-160 ms, past the peers'
+// failure bound, and the sender was removed from the view. The driver calls Flush again with
+// the same `now` while anything progresses, so the byte budget must hold per `now`.
+TEST(LoadGenerator, OneIoTurnHandsABoundedNumberOfBytes) {
+  membership::Gcm gcm({.self = NodeId{1}, .eligible = {NodeId{1}}, .cluster_id = 99}, Rng(1),
+                      Instant{});
+  const Instant turn1 = Instant{} + 1ms;
+  LoadGenerator big;
+  big.Start(16384, 5000, membership::Service::kAgreed);
+  ASSERT_TRUE(big.Pump(gcm, turn1));
+  while (big.Pump(gcm, turn1)) {
+  }
+  uint64_t sent = big.Stats()["sent"].get<uint64_t>();
+  EXPECT_GE(sent, 1u);
+  EXPECT_LE(sent * 16384, kLoadBytesPerFlushMax);
+  EXPECT_TRUE(big.Pump(gcm, turn1 + 1ms));  // the next turn goes on
+  EXPECT_EQ(big.Stats()["sent"].get<uint64_t>(), 2 * sent);
+
+  LoadGenerator small;
+  small.Start(64, 5000, membership::Service::kAgreed);
+  ASSERT_TRUE(small.Pump(gcm, turn1));
+  EXPECT_EQ(small.Stats()["sent"].get<uint64_t>(), kLoadPerFlushMax);
 }
 
 }  // namespace
