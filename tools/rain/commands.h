@@ -6,8 +6,8 @@
 
 namespace rain::cli {
 
-void AddCodesCommand(CLI::App& app);  // rain codes encode|decode|verify
-void AddBenchCommand(CLI::App& app);  // rain bench codes|...
+void AddCodesCommand(CLI::App& app);   // rain codes encode|decode|verify
+void AddBenchCommand(CLI::App& app);   // rain bench codes|...
 void AddKeygenCommand(CLI::App& app);  // rain keygen FILE
 void AddLocalCommand(CLI::App& app);   // rain local up|down|start|stop|kill|pause|resume
 void AddStatusCommand(CLI::App& app);  // rain status
