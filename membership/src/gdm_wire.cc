@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <string>
 
+#include "frame.h"
 #include "rain/core/crc32c.h"
+
+static_assert(rain::membership::kGdmHeaderBytes == rain::membership::internal::kFrameHeaderBytes);
 
 namespace rain::membership {
 namespace {
@@ -141,11 +144,7 @@ Result<GdmState> DecodeState(std::span<const uint8_t> bytes) {
 
 std::vector<uint8_t> EncodeGdm(uint64_t cluster_id, const GdmMessage& m) {
   Writer w(64);
-  w.U8(kGdmWireVersion);
-  w.U8(static_cast<uint8_t>(m.index() + 1));
-  w.U16(0);
-  w.U64(cluster_id);
-  w.U32(0);  // checksum, patched below
+  internal::BeginFrame(w, kGdmWireVersion, static_cast<uint8_t>(m.index() + 1), cluster_id);
   if (auto* c = std::get_if<CommitMsg>(&m)) {
     PutCommit(w, *c);
   } else if (auto* s = std::get_if<SummaryMsg>(&m)) {
@@ -164,25 +163,13 @@ std::vector<uint8_t> EncodeGdm(uint64_t cluster_id, const GdmMessage& m) {
     EncodeViewId(w, a->view);
     w.U64(a->index);
   }
-  std::vector<uint8_t> out = w.Take();
-  uint32_t crc = Crc32c(std::span<const uint8_t>(out).subspan(kGdmHeaderBytes));
-  for (int i = 0; i < 4; ++i) out[12 + i] = static_cast<uint8_t>(crc >> (8 * i));
-  return out;
+  return internal::SealFrame(w);
 }
 
 Result<GdmMessage> DecodeGdm(uint64_t cluster_id, std::span<const uint8_t> bytes) {
   Reader r(bytes);
-  uint8_t version = r.U8("version");
-  uint8_t type = r.U8("type");
-  uint16_t flags = r.U16("flags");
-  uint64_t cluster = r.U64("cluster_id");
-  uint32_t crc = r.U32("crc");
-  if (!r.ok()) return r.status();
-  if (version != kGdmWireVersion)
-    return CorruptionError("gdm: unknown wire version " + std::to_string(version));
-  if (flags != 0) return CorruptionError("gdm: unknown flags");
-  if (cluster != cluster_id) return FailedPreconditionError("gdm: message of another cluster");
-  if (Crc32c(bytes.subspan(kGdmHeaderBytes)) != crc) return CorruptionError("gdm: bad checksum");
+  RAIN_ASSIGN_OR_RETURN(uint8_t type,
+                        internal::OpenFrame(r, bytes, kGdmWireVersion, cluster_id, "gdm"));
   GdmMessage m;
   switch (static_cast<GdmMsgType>(type)) {
     case GdmMsgType::kCommit:

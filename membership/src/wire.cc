@@ -4,8 +4,11 @@
 
 #include <algorithm>
 
+#include "frame.h"
 #include "rain/core/codec.h"
 #include "rain/core/crc32c.h"
+
+static_assert(rain::membership::kHeaderBytes == rain::membership::internal::kFrameHeaderBytes);
 
 namespace rain::membership {
 namespace {
@@ -205,31 +208,15 @@ bool RecoveryRecord::Holds(uint64_t seq) const {
 
 std::vector<uint8_t> Encode(const Message& m, uint64_t cluster_id) {
   Writer w(64);
-  w.U8(kWireVersion);
-  w.U8(static_cast<uint8_t>(TypeOf(m)));
-  w.U16(0);
-  w.U64(cluster_id);
-  w.U32(0);  // crc, patched below
+  internal::BeginFrame(w, kWireVersion, static_cast<uint8_t>(TypeOf(m)), cluster_id);
   std::visit([&w](const auto& body) { EncodeBody(w, body); }, m);
-  std::vector<uint8_t> out = w.Take();
-  uint32_t crc = Crc32c(std::span<const uint8_t>(out).subspan(kHeaderBytes));
-  for (int i = 0; i < 4; ++i) out[12 + i] = static_cast<uint8_t>(crc >> (8 * i));
-  return out;
+  return internal::SealFrame(w);
 }
 
 Result<Message> Decode(std::span<const uint8_t> bytes, uint64_t cluster_id) {
   Reader r(bytes);
-  uint8_t version = r.U8("version");
-  uint8_t type = r.U8("type");
-  uint16_t flags = r.U16("flags");
-  uint64_t cluster = r.U64("cluster_id");
-  uint32_t crc = r.U32("crc32c");
-  if (!r.ok()) return r.status();
-  if (version != kWireVersion)
-    return CorruptionError("gcm: unknown wire version " + std::to_string(version));
-  if (flags != 0) return CorruptionError("gcm: unknown flags");
-  if (cluster != cluster_id) return FailedPreconditionError("gcm: message of another cluster");
-  if (Crc32c(bytes.subspan(kHeaderBytes)) != crc) return CorruptionError("gcm: bad checksum");
+  RAIN_ASSIGN_OR_RETURN(uint8_t type,
+                        internal::OpenFrame(r, bytes, kWireVersion, cluster_id, "gcm"));
   Message m;
   switch (static_cast<MsgType>(type)) {
     case MsgType::kToken:
