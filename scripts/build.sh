@@ -13,7 +13,12 @@ shift || true
 dir=build/$flavour
 case "$flavour" in
   release) args=(-DCMAKE_BUILD_TYPE=Release -DRAIN_TESTS=OFF) ;;
-  asan)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAIN_SANITIZE=ON -DRAIN_TESTS=ON) ;;
+  # -O1 -g1: ASan's recommended level, and line tables are all its reports need. Against the
+  # default -O2 -g it halves the compile time of the suite (78 s -> 40 s of CPU for one CLI11 +
+  # nlohmann-json file), which is most of CI's budget.
+  asan)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAIN_SANITIZE=ON -DRAIN_TESTS=ON
+                 "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+                 "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG") ;;
   fuzz)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAIN_FUZZ=ON -DRAIN_TESTS=OFF
                  "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined"
                  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;
