@@ -99,6 +99,7 @@ class TransportDriver::Impl {
   void StartThread() {
     thread_ = std::thread([this] {
       asio::post(io_, [this] {
+        Turn turn(*this);
         for (size_t i = 0; i < sockets_.size(); ++i) StartRead(i);
         Pump(MonotonicClock::now());
       });
@@ -116,6 +117,7 @@ class TransportDriver::Impl {
     if (thread_.joinable()) {
       std::promise<void> done;
       asio::post(io_, [this, &done] {
+        Turn turn(*this);
         Instant now = MonotonicClock::now();
         RunCommands();  // already-accepted commands still run
         tm_->Shutdown(now);
@@ -151,6 +153,7 @@ class TransportDriver::Impl {
       wake_posted_ = true;
       ++wakeups_;
       asio::post(io_, [this] {
+        Turn turn(*this);
         RunCommands();
         Pump(MonotonicClock::now());
       });
@@ -181,6 +184,10 @@ class TransportDriver::Impl {
     s.send_syscalls = send_calls_.load();
     s.send_errors = send_errors_.load();
     s.wakeups = wakeups_.load();
+    s.turns = turns_.load();
+    s.turns_capped = turns_capped_.load();
+    s.turn_transmit_bytes_max = turn_bytes_max_.load();
+    s.turn_ns_max = turn_ns_max_.load();
     return s;
   }
 
@@ -195,6 +202,41 @@ class TransportDriver::Impl {
     bool reading = false;
     bool write_waiting = false;
   };
+
+  // One I/O turn: the run of one event-loop handler. Scopes the transmit budget
+  // (DriverOptions::turn_transmit_bytes_max) and records the turn's size and length.
+  class Turn {
+   public:
+    explicit Turn(Impl& d) : d_(d), start_(MonotonicClock::now()) { d_.turn_bytes_ = 0; }
+    ~Turn() {
+      d_.turns_.fetch_add(1, std::memory_order_relaxed);
+      const auto ns = static_cast<uint64_t>((MonotonicClock::now() - start_).count());
+      if (ns > d_.turn_ns_max_.load(std::memory_order_relaxed)) d_.turn_ns_max_.store(ns);
+      if (d_.turn_bytes_ > d_.turn_bytes_max_.load(std::memory_order_relaxed)) {
+        d_.turn_bytes_max_.store(d_.turn_bytes_);
+      }
+    }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    Impl& d_;
+    Instant start_;
+  };
+
+  bool TurnBudgetSpent() const { return turn_bytes_ >= options_.turn_transmit_bytes_max; }
+
+  // Runs Pump again in a turn of its own once the event loop has served the sockets and timers
+  // that are ready (at most one continuation is outstanding).
+  void PostContinuation() {
+    if (continuation_posted_) return;
+    continuation_posted_ = true;
+    asio::post(io_, [this] {
+      Turn turn(*this);
+      continuation_posted_ = false;
+      Pump(MonotonicClock::now());
+    });
+  }
 
   bool IsStopped() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -220,6 +262,7 @@ class TransportDriver::Impl {
                        [this, i](const boost::system::error_code& ec) {
                          sockets_[i]->reading = false;
                          if (ec) return;
+                         Turn turn(*this);
                          OnReadable(i);
                        });
   }
@@ -251,7 +294,8 @@ class TransportDriver::Impl {
                             batch_.bytes(k));
       }
       Pump(now);
-      if (*n < ReceiveBatch::kBatchMax) break;
+      // A spent budget ends the turn: the readiness wait fires again at once if more is queued.
+      if (*n < ReceiveBatch::kBatchMax || TurnBudgetSpent()) break;
     }
     StartRead(i);
   }
@@ -305,6 +349,7 @@ class TransportDriver::Impl {
                          [this, sp = &s](const boost::system::error_code& ec) {
                            sp->write_waiting = false;
                            if (ec) return;
+                           Turn turn(*this);
                            Flush(*sp);
                            Pump(MonotonicClock::now());
                          });
@@ -346,18 +391,22 @@ class TransportDriver::Impl {
       // The upper layer's outputs of this input (and of the events above) go into the Transport
       // before its transmits are drained, so they leave in the same batch.
       if (upper_ && upper_->Flush(*tm_, now)) progress = true;
-      while (!WriteBlocked()) {
+      while (!WriteBlocked() && !TurnBudgetSpent()) {
         std::optional<Transmit> t = tm_->PollTransmit(now);
         if (!t) break;
+        turn_bytes_ += t->bytes.size();
         Enqueue(std::move(*t));
         progress = true;
       }
       for (auto& s : sockets_) Flush(*s);
-      if (!progress) break;
-      if (round + 1 == kPumpRoundsMax) {
-        // Still producing: let sockets and timers run, then continue.
-        asio::post(io_, [this] { Pump(MonotonicClock::now()); });
+      if (TurnBudgetSpent()) {
+        // The core may have more to send: let sockets (acks, the token) and timers run first.
+        turns_capped_.fetch_add(1, std::memory_order_relaxed);
+        PostContinuation();
+        break;
       }
+      if (!progress) break;
+      if (round + 1 == kPumpRoundsMax) PostContinuation();  // still producing: same, by rounds
     }
     ArmTimer();
   }
@@ -377,6 +426,7 @@ class TransportDriver::Impl {
     timer_.expires_at(ToSteady(*d));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;  // re-armed or cancelled
+      Turn turn(*this);
       armed_.reset();
       Instant now = MonotonicClock::now();
       // The one timer serves both layers: each gets HandleTimeout only once its own deadline has
@@ -399,6 +449,8 @@ class TransportDriver::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer timer_;
   std::optional<Instant> armed_;
+  size_t turn_bytes_ = 0;  // datagram bytes built in the current turn
+  bool continuation_posted_ = false;
   std::vector<std::unique_ptr<Socket>> sockets_;
   std::vector<Address> bound_;
   ReceiveBatch batch_;
@@ -417,7 +469,8 @@ class TransportDriver::Impl {
   std::atomic<bool> reads_paused_{false};
 
   std::atomic<uint64_t> received_{0}, sent_{0}, dropped_{0}, receive_calls_{0}, send_calls_{0},
-      send_errors_{0}, wakeups_{0};
+      send_errors_{0}, wakeups_{0}, turns_{0}, turns_capped_{0}, turn_bytes_max_{0},
+      turn_ns_max_{0};
 };
 
 namespace {
@@ -429,6 +482,9 @@ Result<std::unique_ptr<TransportDriver::Impl>> MakeImpl(DriverOptions options,
   }
   // Validate before any socket is opened, so a bad option is InvalidArgument, not IoError.
   RAIN_RETURN_IF_ERROR(Transport::Create(options.transport).status());
+  if (options.turn_transmit_bytes_max == 0) {
+    return InvalidArgumentError("DriverOptions: turn_transmit_bytes_max must be > 0");
+  }
   RetainFreedMemory(options.retained_free_bytes_max);
   auto impl = std::make_unique<TransportDriver::Impl>(std::move(options), std::move(handler),
                                                       std::move(upper));

@@ -151,6 +151,66 @@ TEST(Driver, InjectedReceiveLossIsRepaired) {
             0u);
 }
 
+// One command hands 4 MiB to each of three peers (as a GCM token visit does): the driver must go
+// back to its event loop every turn_transmit_bytes_max bytes instead of building everything the
+// windows allow in one turn (docs/transport-driver.md, "Turn bound").
+TEST(Driver, HugeMultiPeerSendIsBuiltInBoundedTurns) {
+  constexpr size_t kTurnBytes = 256 << 10;  // below one initial window (10 x 65,000 bytes)
+  constexpr size_t kPacketBytesMax = 65536;
+  constexpr size_t kMessageBytes = 4 << 20;
+  DriverOptions ao = Options(1);
+  ao.turn_transmit_bytes_max = kTurnBytes;
+  auto a = TransportDriver::Start(ao);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  std::vector<std::unique_ptr<TransportDriver>> peers;
+  for (uint32_t id = 2; id <= 4; ++id) {
+    auto p = TransportDriver::Start(Options(id));
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    if (id == 2) {
+      Connect(**a, NodeId{1}, **p, NodeId{id});
+    } else {  // Connect registers the channel at `a` too, which it may do once
+      Address a_addr = (*a)->LocalAddresses()[0];
+      Address p_addr = (*p)->LocalAddresses()[0];
+      ASSERT_TRUE((*a)->Run([&](Transport& t, Instant) {
+                        return t.AddTarget(NodeId{id}, std::vector<Address>{p_addr});
+                      })
+                      .ok());
+      ASSERT_TRUE((*p)->Run([&](Transport& t, Instant) -> Status {
+                        RAIN_RETURN_IF_ERROR(t.AddTarget(NodeId{1}, std::vector<Address>{a_addr}));
+                        return t.RegisterChannel(kChannel, "test");
+                      })
+                      .ok());
+    }
+    peers.push_back(std::move(*p));
+  }
+  ASSERT_TRUE(
+      (*a)->Run([&](Transport& t, Instant now) -> Status {
+            for (uint32_t id = 2; id <= 4; ++id) {
+              RAIN_RETURN_IF_ERROR(
+                  t.SendReliable(now, NodeId{id}, kChannel, Message(id, kMessageBytes)).status());
+            }
+            return Status::Ok();
+          })
+          .ok());
+  auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  for (auto& p : peers) {
+    bool delivered = false;
+    while (!delivered && std::chrono::steady_clock::now() < deadline) {
+      auto e = p->WaitEvent(milliseconds(10));
+      if (auto* m = e ? std::get_if<MessageDelivered>(&*e) : nullptr) {
+        EXPECT_EQ(m->bytes.size(), kMessageBytes);
+        delivered = true;
+      }
+    }
+    EXPECT_TRUE(delivered);
+  }
+  DriverStats s = (*a)->driver_stats();
+  EXPECT_LE(s.turn_transmit_bytes_max, kTurnBytes + kPacketBytesMax);
+  // 12 MiB cannot fit in turns of 256 KiB: the bound was hit and the rest was posted.
+  EXPECT_GE(s.turns_capped, 3 * kMessageBytes / (kTurnBytes + kPacketBytesMax));
+  EXPECT_GT(s.turns, s.turns_capped);
+}
+
 TEST(Driver, StopReportsPendingSendsFailedToTheHandler) {
   std::mutex mu;
   std::vector<SendCompleted> completed;
@@ -188,6 +248,9 @@ TEST(Driver, BadOptionsAreErrorsNotCrashes) {
   DriverOptions foreign = Options(1);
   foreign.transport.local_addresses = {Address::Ipv4(192, 0, 2, 1, 0)};  // TEST-NET-1
   EXPECT_EQ(TransportDriver::Start(foreign).status().code(), StatusCode::kIoError);
+  DriverOptions no_turn = Options(1);
+  no_turn.turn_transmit_bytes_max = 0;
+  EXPECT_EQ(TransportDriver::Start(no_turn).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Driver, RunAfterStartSeesTheBoundPort) {

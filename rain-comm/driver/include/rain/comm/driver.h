@@ -46,6 +46,14 @@ struct DriverOptions {
   // Datagrams queued for a socket that would block; beyond this PollTransmit waits for the
   // socket to drain.
   size_t pending_datagrams_max = 4096;
+  // Datagram bytes built (PollTransmit) in one I/O turn, i.e. one run of an event-loop handler
+  // (a socket wakeup, the timer, a command batch). Past it the driver sends what it built, posts
+  // the rest of the work and lets its sockets and timer run first. Why: the core emits
+  // everything its windows allow at once (a GCM token visit is a 4 MiB batch to each of n - 1
+  // peers), and one 162 ms turn kept a node from acking the token for longer than the peers'
+  // failure bound (70 ms), which removed it from the view (docs/transport-driver.md). 1 MiB
+  // is about a millisecond of sealing and sendmmsg. The bound may be exceeded by one datagram.
+  size_t turn_transmit_bytes_max = 1u << 20;
   // Process-wide, once: glibc keeps freed memory mapped (M_TRIM_THRESHOLD) and serves buffers up
   // to 32 MiB from its heap (M_MMAP_THRESHOLD) instead of returning them to the kernel. Every
   // packet buffer and reassembly buffer is allocated fresh; with the default dynamic thresholds
@@ -67,6 +75,10 @@ struct DriverStats {
   uint64_t send_syscalls = 0;
   uint64_t send_errors = 0;
   uint64_t wakeups = 0;
+  uint64_t turns = 0;                    // event-loop handlers run (the unit of the turn bound)
+  uint64_t turns_capped = 0;             // turns that hit turn_transmit_bytes_max
+  uint64_t turn_transmit_bytes_max = 0;  // most datagram bytes built in one turn
+  uint64_t turn_ns_max = 0;              // longest turn (wall time, CLOCK_MONOTONIC)
 };
 
 // A sans-IO layer stacked on the Transport and run by the driver on its I/O thread (the GCM,
