@@ -17,6 +17,8 @@
 #include <sstream>
 #include <variant>
 
+#include "rain/node/stack.h"
+
 namespace rain::node {
 namespace {
 
@@ -275,6 +277,9 @@ membership::RingOptions DefaultRingOptions() {
   // CPU-starved machine regenerate alone (singleton views); 50 ms costs only the rare
   // crashed-holder case.
   o.call911_reply_timeout = std::chrono::milliseconds(50);
+  // A GDM item of exactly 1 MiB plus its commit header must fit one ordered multicast
+  // (GdmItemBytesMax = max_message_bytes - kGdmCommitReserveBytes, rain/node/stack.h).
+  o.max_message_bytes = (1u << 20) + kGdmCommitReserveBytes;
   return o;
 }
 
@@ -468,6 +473,11 @@ Result<NodeConfig> ParseConfig(std::string_view text, const std::string& path) {
   for (const NodeEntry& e : c.nodes) c.gcm.eligible.push_back(e.id);
 
   if (Status s = c.gcm.options.Validate(); !s.ok()) return err.Bad("[membership]", s.message());
+  if (GdmItemBytesMax(c.gcm.options) == 0) {
+    return err.Bad("[membership]", "max_message_bytes must be larger than the GDM's " +
+                                       std::to_string(kGdmCommitReserveBytes) +
+                                       " bytes of commit header reserve");
+  }
   comm::TransportOptions probe = c.transport;
   probe.incarnation = 1;  // chosen at start; any valid value checks the rest
   if (Status s = comm::Transport::Create(probe).status(); !s.ok()) {

@@ -18,6 +18,8 @@ namespace {
 constexpr uint64_t kStableMagic = 0x3174537344696152ull;  // "RaiDsSt1" little-endian
 constexpr uint8_t kStableVersion = 1;
 constexpr size_t kIncarnationFileBytesMax = 64;
+constexpr uint64_t kEpochMagic = 0x3163456c45696152ull;  // "RaiElEc1" little-endian
+constexpr uint8_t kEpochVersion = 1;
 
 void PutView(Writer& w, const membership::ViewId& v) {
   w.U64(v.epoch);
@@ -131,6 +133,48 @@ Result<membership::StableState> FileStableStorage::Load() const {
 
 Status FileStableStorage::Save(const membership::StableState& state) {
   return WriteFileAtomically(path_, EncodeStableState(state));
+}
+
+std::string EncodeElectionEpoch(uint64_t epoch) {
+  Writer w;
+  w.U64(kEpochMagic);
+  w.U8(kEpochVersion);
+  w.U64(epoch);
+  w.U32(Crc32c(w.bytes()));
+  const std::vector<uint8_t>& b = w.bytes();
+  return std::string(b.begin(), b.end());
+}
+
+Result<uint64_t> DecodeElectionEpoch(std::string_view bytes) {
+  std::span<const uint8_t> all(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (all.size() < 4) return CorruptionError("election state: truncated");
+  std::span<const uint8_t> body = all.first(all.size() - 4);
+  Reader crc_reader(all.subspan(all.size() - 4));
+  if (crc_reader.U32("crc") != Crc32c(body)) return CorruptionError("election state: bad checksum");
+  Reader r(body);
+  if (r.U64("magic") != kEpochMagic) return CorruptionError("election state: not a raind file");
+  if (uint8_t v = r.U8("version"); r.ok() && v != kEpochVersion) {
+    return CorruptionError("election state: unknown version " + std::to_string(v));
+  }
+  uint64_t epoch = r.U64("epoch");
+  if (!r.ok()) return CorruptionError("election state: " + r.status().message());
+  if (r.remaining() != 0) return CorruptionError("election state: trailing bytes");
+  return epoch;
+}
+
+Result<uint64_t> FileEpochStorage::Load() const {
+  Result<std::string> text = ReadSmallFile(path_, 1024);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return uint64_t{0};
+    return text.status();
+  }
+  Result<uint64_t> e = DecodeElectionEpoch(*text);
+  if (!e.ok()) return e.status().WithContext(path_);
+  return e;
+}
+
+Status FileEpochStorage::SaveEpoch(uint64_t epoch) {
+  return WriteFileAtomically(path_, EncodeElectionEpoch(epoch));
 }
 
 Result<uint64_t> NextIncarnation(const std::string& data_dir, uint64_t wall_clock_ns) {

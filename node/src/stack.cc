@@ -24,6 +24,37 @@ Result<std::unique_ptr<NodeStack>> NodeStack::Create(comm::Transport& transport,
       new NodeStack(std::move(options), std::move(rng), now, stable, storage));
 }
 
+Result<std::unique_ptr<NodeStack>> NodeStack::Create(comm::Transport& transport,
+                                                     NodeStackOptions options, Rng rng, Instant now,
+                                                     membership::StableState stable,
+                                                     StableStorage* storage, DataLayerStart data) {
+  if (data.epoch_storage == nullptr) return InvalidArgumentError("NodeStack: no EpochStorage");
+  const size_t item_max = GdmItemBytesMax(options.gcm.options);
+  if (data.gdm.max_item_bytes == 0) data.gdm.max_item_bytes = item_max;
+  if (data.gdm.max_item_bytes == 0 || data.gdm.max_item_bytes > item_max) {
+    return InvalidArgumentError("NodeStack: GDM max_item_bytes " +
+                                std::to_string(data.gdm.max_item_bytes) +
+                                " does not fit a GCM message (max_message_bytes " +
+                                std::to_string(options.gcm.options.max_message_bytes) + " less " +
+                                std::to_string(kGdmCommitReserveBytes) + " of header reserve)");
+  }
+  if (data.gdm.cluster_id == 0) data.gdm.cluster_id = options.gcm.cluster_id;
+  const NodeId self = options.gcm.self;
+  RAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<NodeStack> stack,
+      Create(transport, std::move(options), std::move(rng), now, stable, storage));
+  stack->gdm_ = std::make_unique<membership::Gdm>(self, data.gdm, std::move(data.restored));
+  stack->election_ = std::make_unique<election::Election>(self, data.stable_epoch);
+  stack->epoch_storage_ = data.epoch_storage;
+  stack->saved_epoch_ = data.stable_epoch;
+  return stack;
+}
+
+size_t GdmItemBytesMax(const membership::RingOptions& o) {
+  return o.max_message_bytes > kGdmCommitReserveBytes ? o.max_message_bytes - kGdmCommitReserveBytes
+                                                      : 0;
+}
+
 NodeStack::NodeStack(NodeStackOptions options, Rng rng, Instant now, membership::StableState stable,
                      StableStorage* storage)
     : options_(std::move(options)),
@@ -65,6 +96,15 @@ std::optional<Instant> NodeStack::PollDeadline() const {
 
 bool NodeStack::Persist() {
   if (!health_.ok()) return false;
+  if (election_ && election_->stable_epoch() != saved_epoch_) {
+    Status s = epoch_storage_->SaveEpoch(election_->stable_epoch());
+    if (!s.ok()) {
+      health_ = s.WithContext("persisting the election epoch");
+      return false;
+    }
+    saved_epoch_ = election_->stable_epoch();
+    ++stats_.epoch_saves;
+  }
   const membership::StableState& now_state = gcm_.stable_state();
   if (now_state == saved_) return true;
   Status s = storage_->Save(now_state);
@@ -105,6 +145,7 @@ void NodeStack::Send(comm::Transport& transport, Instant now, membership::Transm
 bool NodeStack::Flush(comm::Transport& transport, Instant now) {
   bool progress = false;
   for (int round = 0; round < kFlushRoundsMax; ++round) {
+    if (health_.ok() && RouteDataLayer(now)) progress = true;
     // Every output of the inputs so far leaves only after their stable state is durable.
     if (!Persist()) {
       while (gcm_.PollSend()) {

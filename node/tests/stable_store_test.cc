@@ -64,6 +64,23 @@ TEST_F(StableStoreTest, EveryDamagedByteIsDetected) {
             StatusCode::kCorruption);
 }
 
+TEST_F(StableStoreTest, ElectionEpochRoundTripsAndDamageIsDetected) {
+  FileEpochStorage storage((dir_ / "election.state").string());
+  EXPECT_EQ(*storage.Load(), 0u);  // first start
+  ASSERT_TRUE(storage.SaveEpoch(41).ok());
+  ASSERT_TRUE(storage.SaveEpoch(42).ok());
+  EXPECT_EQ(*FileEpochStorage((dir_ / "election.state").string()).Load(), 42u);
+  EXPECT_FALSE(fs::exists(dir_ / "election.state.tmp"));
+  const std::string good = EncodeElectionEpoch(42);
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_EQ(DecodeElectionEpoch(bad).status().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+  std::ofstream(dir_ / "election.state") << "garbage";
+  EXPECT_EQ(storage.Load().status().code(), StatusCode::kCorruption);
+}
+
 TEST_F(StableStoreTest, IncarnationGrowsAcrossRestartsEvenIfTheClockStepsBack) {
   Result<uint64_t> a = NextIncarnation(dir_.string(), 1000);
   ASSERT_TRUE(a.ok());

@@ -10,6 +10,7 @@
 
 #include "../src/load.h"
 #include "rain/comm/transport.h"
+#include "rain/membership/gdm_storage.h"
 
 namespace rain::node {
 namespace {
@@ -30,8 +31,24 @@ class MemoryStorage : public StableStorage {
   bool fail = false;
 };
 
+class MemoryEpochStorage : public EpochStorage {
+ public:
+  Status SaveEpoch(uint64_t epoch) override {
+    saved.push_back(epoch);
+    return Status::Ok();
+  }
+  std::vector<uint64_t> saved;
+};
+
 struct Node {
   NodeId id;
+  // The data layer (Net(n, /*data=*/true)).
+  membership::MemoryGdmStorage gdm_storage;
+  MemoryEpochStorage epoch_storage;
+  bool hold_persists = false;  // keep GDM batches unapplied (a slow disk)
+  std::deque<membership::PersistBatch> held;
+  std::vector<membership::GdmEvent> gdm_events;
+  std::vector<election::ElectionEvent> election_events;
   std::optional<comm::Transport> tm;
   std::unique_ptr<NodeStack> stack;
   MemoryStorage storage;
@@ -48,7 +65,7 @@ struct InFlight {
 
 class Net {
  public:
-  explicit Net(int n) {
+  explicit Net(int n, bool data = false) {
     for (int i = 1; i <= n; ++i) {
       auto node = std::make_unique<Node>();
       node->id = NodeId{static_cast<uint32_t>(i)};
@@ -74,7 +91,9 @@ class Net {
       NodeStackOptions so;
       so.gcm = {.self = n->id, .eligible = eligible, .cluster_id = 99};
       Result<std::unique_ptr<NodeStack>> s =
-          NodeStack::Create(*n->tm, so, Rng(ToInt(n->id)), now_, StableState{}, &n->storage);
+          data ? NodeStack::Create(*n->tm, so, Rng(ToInt(n->id)), now_, StableState{}, &n->storage,
+                                   DataLayerStart{.epoch_storage = &n->epoch_storage})
+               : NodeStack::Create(*n->tm, so, Rng(ToInt(n->id)), now_, StableState{}, &n->storage);
       EXPECT_TRUE(s.ok()) << s.status().ToString();
       n->stack = std::move(*s);
     }
@@ -114,9 +133,32 @@ class Net {
       while (std::optional<membership::Event> e = n.stack->PollEvent()) {
         n.events.push_back(std::move(*e));
       }
+      while (std::optional<membership::GdmEvent> e = n.stack->PollGdmEvent()) {
+        n.gdm_events.push_back(std::move(*e));
+      }
+      while (std::optional<election::ElectionEvent> e = n.stack->PollElectionEvent()) {
+        n.election_events.push_back(std::move(*e));
+      }
+      while (std::optional<membership::PersistBatch> b = n.stack->PollPersist()) {
+        n.held.push_back(std::move(*b));
+      }
+      if (!n.hold_persists && !n.held.empty()) {
+        ReleasePersists(n);
+        progress = true;
+      }
       if (!progress) return;
     }
     ADD_FAILURE() << "node " << ToInt(n.id) << " never quiesced";
+  }
+
+  // Makes the node's held GDM batches durable, in ticket order, and reports them.
+  void ReleasePersists(Node& n) {
+    while (!n.held.empty()) {
+      membership::PersistBatch b = std::move(n.held.front());
+      n.held.pop_front();
+      Status s = n.gdm_storage.Apply(b);
+      n.stack->HandlePersisted(now_, b.ticket, s);
+    }
   }
 
   // Runs the network until `done` or `limit` of virtual time.
@@ -255,12 +297,17 @@ TEST(NodeStack, StorageFailureSilencesTheNode) {
   EXPECT_FALSE(net.LastView(2).has_value());
 }
 
-TEST(NodeStack, CreateRefusesABadConfig) {
+// A Transport of node 1 with no peers, for Create's argument checks.
+Result<comm::Transport> LoneTransport() {
   comm::TransportOptions o;
   o.self = NodeId{1};
   o.incarnation = 1;
   o.local_addresses = Net::Addresses(1);
-  Result<comm::Transport> tm = comm::Transport::Create(o);
+  return comm::Transport::Create(o);
+}
+
+TEST(NodeStack, CreateRefusesABadConfig) {
+  Result<comm::Transport> tm = LoneTransport();
   ASSERT_TRUE(tm.ok());
   MemoryStorage storage;
   NodeStackOptions so;
@@ -274,6 +321,140 @@ TEST(NodeStack, CreateRefusesABadConfig) {
   // The channel is taken now: a second stack on the same Transport is refused.
   EXPECT_EQ(NodeStack::Create(*tm, so, Rng(1), Instant{}, {}, &storage).status().code(),
             StatusCode::kAlreadyExists);
+}
+
+// --- The data layer: GDM and election on the stack ---
+
+std::optional<Status> Completion(const Node& n, membership::OpId op) {
+  for (const auto& e : n.gdm_events) {
+    if (const auto* c = std::get_if<membership::OpCompleted>(&e); c && c->op == op) {
+      return c->status;
+    }
+  }
+  return std::nullopt;
+}
+
+bool AllActive(Net& net, std::vector<int> nodes) {
+  for (int i : nodes) {
+    if (net.node(i).stack->gdm()->mode() != membership::GdmMode::kActive) return false;
+  }
+  return true;
+}
+
+TEST(NodeStackData, WriteIsAppliedEverywhereAndCompletesOnlyOnceEveryMemberPersisted) {
+  Net net(3, /*data=*/true);
+  ASSERT_TRUE(net.RunUntil([&] { return AllActive(net, {1, 2, 3}); }, 10s));
+  Node& slow = net.node(3);
+  slow.hold_persists = true;  // node 3's disk does not finish
+  membership::Gdm& gdm = *net.node(1).stack->gdm();
+  // The stack's item limit (max_message_bytes less the header reserve) is the Gdm's.
+  const size_t item_max = GdmItemBytesMax(membership::RingOptions{});
+  EXPECT_EQ(gdm.Create(net.now(), 41, std::vector<uint8_t>(item_max + 1)).status().code(),
+            StatusCode::kInvalidArgument);
+  Result<membership::OpId> op = gdm.Create(net.now(), 42, {1, 2, 3});
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  net.Pump(net.node(1));
+  auto applied_everywhere = [&] {
+    for (int i : {1, 2, 3}) {
+      Result<std::vector<uint8_t>> v = net.node(i).stack->gdm()->Read(42);
+      if (!v.ok() || *v != std::vector<uint8_t>{1, 2, 3}) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(net.RunUntil(applied_everywhere, 5s));
+  net.RunUntil([] { return false; }, 200ms);
+  EXPECT_FALSE(Completion(net.node(1), *op).has_value())
+      << "completed before node 3 made the write durable";
+  slow.hold_persists = false;
+  net.Pump(slow);
+  ASSERT_TRUE(net.RunUntil([&] { return Completion(net.node(1), *op).has_value(); }, 5s));
+  EXPECT_TRUE(Completion(net.node(1), *op)->ok()) << Completion(net.node(1), *op)->ToString();
+  for (int i : {1, 2, 3}) {
+    EXPECT_EQ(net.node(i).stack->gdm()->state(), net.node(1).stack->gdm()->state()) << i;
+    EXPECT_EQ(net.node(i).gdm_storage.durable().items.count(42), 1u) << i;
+  }
+}
+
+TEST(NodeStackData, LeaderAndEpochAppearAndThePersistedEpochMatches) {
+  Net net(3, /*data=*/true);
+  auto leader_everywhere = [&] {
+    for (int i : {1, 2, 3}) {
+      if (!net.node(i).stack->election()->current()) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(net.RunUntil(leader_everywhere, 10s));
+  const election::Leadership l = *net.node(1).stack->election()->current();
+  EXPECT_EQ(l.leader, NodeId{1});  // the lowest id of the view
+  EXPECT_GE(l.epoch, 1u);
+  for (int i : {1, 2, 3}) {
+    Node& n = net.node(i);
+    EXPECT_EQ(*n.stack->election()->current(), l) << i;
+    EXPECT_EQ(n.stack->election()->IsLeader(), i == 1);
+    ASSERT_FALSE(n.epoch_storage.saved.empty()) << i;
+    EXPECT_EQ(n.epoch_storage.saved.back(), l.epoch) << i;
+    bool changed = false;
+    for (const auto& e : n.election_events) {
+      if (const auto* c = std::get_if<election::LeaderChanged>(&e)) {
+        changed = c->leadership == l && c->self_is_leader == (i == 1);
+      }
+    }
+    EXPECT_TRUE(changed) << "node " << i << " reported no LeaderChanged for the leader";
+  }
+  // A write fenced with the current epoch succeeds; one with another epoch is refused (fence 0
+  // means unfenced, and the first epoch is 1, so the wrong one is the next epoch).
+  membership::Gdm& gdm = *net.node(2).stack->gdm();
+  Result<membership::OpId> good = gdm.Create(net.now(), 7, {9}, l.epoch);
+  Result<membership::OpId> stale = gdm.Write(net.now(), 7, {8}, l.epoch + 1);
+  ASSERT_TRUE(good.ok() && stale.ok());
+  net.Pump(net.node(2));
+  ASSERT_TRUE(net.RunUntil(
+      [&] { return Completion(net.node(2), *good) && Completion(net.node(2), *stale); }, 5s));
+  EXPECT_TRUE(Completion(net.node(2), *good)->ok());
+  EXPECT_EQ(Completion(net.node(2), *stale)->code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(NodeStackData, NonPrimaryNodeRefusesWritesWithUnavailable) {
+  Net net(3, /*data=*/true);
+  ASSERT_TRUE(net.RunUntil([&] { return AllActive(net, {1, 2, 3}); }, 10s));
+  net.node(2).crashed = true;
+  net.node(3).crashed = true;
+  // Node 1 alone is 1 of 3: a non-primary view.
+  ASSERT_TRUE(net.RunUntil(
+      [&] {
+        std::optional<membership::View> v = net.LastView(1);
+        return v && v->members.size() == 1;
+      },
+      10s));
+  membership::Gdm& gdm = *net.node(1).stack->gdm();
+  EXPECT_TRUE(gdm.stale());
+  EXPECT_EQ(gdm.mode(), membership::GdmMode::kNonPrimary);
+  Result<membership::OpId> op = gdm.Create(net.now(), 5, {1});
+  ASSERT_FALSE(op.ok());
+  EXPECT_EQ(op.status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(net.node(1).stack->election()->current().has_value());
+}
+
+TEST(NodeStackData, CreateRefusesAnItemLimitTheGcmCannotCarry) {
+  Result<comm::Transport> tm = LoneTransport();
+  ASSERT_TRUE(tm.ok());
+  MemoryStorage storage;
+  MemoryEpochStorage epochs;
+  NodeStackOptions so;
+  so.gcm = {.self = NodeId{1}, .eligible = {NodeId{1}}};
+  DataLayerStart data{.epoch_storage = &epochs};
+  data.gdm.max_item_bytes = so.gcm.options.max_message_bytes;  // no room for the header
+  EXPECT_EQ(NodeStack::Create(*tm, so, Rng(1), Instant{}, {}, &storage, data).status().code(),
+            StatusCode::kInvalidArgument);
+  data.gdm.max_item_bytes = 0;
+  data.epoch_storage = nullptr;
+  EXPECT_EQ(NodeStack::Create(*tm, so, Rng(1), Instant{}, {}, &storage, data).status().code(),
+            StatusCode::kInvalidArgument);
+  data.epoch_storage = &epochs;
+  Result<std::unique_ptr<NodeStack>> s =
+      NodeStack::Create(*tm, so, Rng(1), Instant{}, {}, &storage, data);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(GdmItemBytesMax(so.gcm.options), so.gcm.options.max_message_bytes - 4096);
 }
 
 // A 5000 x 16 KiB flood built in one I/O turn (80 MB) stalled raind 100-160 ms, past the peers'

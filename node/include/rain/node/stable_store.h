@@ -1,5 +1,6 @@
-// What raind keeps in its data_dir between runs: the GCM's stable state (docs/membership.md §8)
-// and the incarnation counter of the Transport (docs/transport.md §4).
+// What raind keeps in its data_dir between runs: the GCM's stable state (docs/membership.md §8),
+// the election's epoch (docs/election.md) and the incarnation counter of the Transport
+// (docs/transport.md §4).
 //
 // Both files are replaced atomically (write <name>.tmp, fsync it, rename over <name>, fsync the
 // directory), so a crash leaves the old or the new content, never a torn one. The stable state
@@ -34,6 +35,24 @@ class FileStableStorage : public StableStorage {
  private:
   std::string path_;
 };
+
+// The election's highest announced epoch in <data_dir>/election.state (docs/election.md: an
+// epoch at or below it is never announced again, also after a restart). Same discipline and
+// damage rule as gcm.state: magic, version, CRC32C; a damaged file is Corruption.
+class FileEpochStorage : public EpochStorage {
+ public:
+  explicit FileEpochStorage(std::string path) : path_(std::move(path)) {}
+  // The stored epoch; 0 (first start) when the file does not exist. Corruption, IoError.
+  Result<uint64_t> Load() const;
+  // Durable on return (see WriteFileAtomically).
+  Status SaveEpoch(uint64_t epoch) override;
+
+ private:
+  std::string path_;
+};
+
+std::string EncodeElectionEpoch(uint64_t epoch);
+Result<uint64_t> DecodeElectionEpoch(std::string_view bytes);
 
 // The byte form of the stable state file (exposed for tests).
 std::string EncodeStableState(const membership::StableState& state);
