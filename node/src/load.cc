@@ -30,8 +30,10 @@ bool LoadGenerator::Pump(membership::Gcm& gcm, Instant now) {
     turn_ = now;
     turn_bytes_ = 0;
   }
+  const size_t gcm_queued_max =
+      std::max<size_t>(1, kLoadQueuedVisitsMax * gcm.parameters().max_bytes_per_visit / bytes_);
   size_t handed = 0;
-  while (queued_ > 0 && handed < kLoadPerFlushMax &&
+  while (queued_ > 0 && handed < kLoadPerFlushMax && gcm.send_queue_messages() < gcm_queued_max &&
          (turn_bytes_ == 0 || turn_bytes_ + bytes_ <= kLoadBytesPerFlushMax)) {
     Writer w(bytes_);
     w.U64(kLoadMagic);

@@ -30,14 +30,20 @@ inline constexpr size_t kLatencySamplesMax = 1u << 21;
 inline constexpr size_t kLoadPerFlushMax = 4096;
 inline constexpr size_t kLoadBytesPerFlushMax = 4u << 20;
 inline constexpr uint64_t kLoadCountMax = 100'000'000;
+// Load queued in the GCM (accepted, not yet ordered) is kept below this many token visits' worth
+// (RingOptions::max_bytes_per_visit): the ring takes at most one visit's worth per rotation, so
+// more only grows the heap. A 20,000 x 16 KiB flood queued at once (320 MB) made the sender
+// page-fault fresh memory for every payload (clear_page was 52 % of its CPU time).
+inline constexpr size_t kLoadQueuedVisitsMax = 2;
 
 class LoadGenerator {
  public:
   // Queues `count` more messages of `bytes` bytes (>= kLoadHeaderBytes, checked by the caller).
   void Start(size_t bytes, uint64_t count, membership::Service service);
   // Hands queued messages to gcm.Multicast until it refuses (queue full), kLoadPerFlushMax
-  // messages, or kLoadBytesPerFlushMax bytes since the first call with this `now` (one I/O turn;
-  // at least one message per turn).
+  // messages, kLoadBytesPerFlushMax bytes since the first call with this `now` (one I/O turn;
+  // at least one message per turn), or the GCM's send queue holds kLoadQueuedVisitsMax visits'
+  // worth of bytes.
   // Returns true if it handed any.
   bool Pump(membership::Gcm& gcm, Instant now);
   // Counts a delivered multicast if it is a load message; `now_ns` is the delivery time.

@@ -151,6 +151,8 @@ class Gcm {
   bool master_lock_held() const { return lock_held_; }
   const StableState& stable_state() const { return stable_; }
   NodeId self() const { return config_.self; }
+  // Multicasts accepted by Multicast and not yet ordered (taken at this node's token visits).
+  size_t send_queue_messages() const { return send_queue_.size(); }
   // Testing aid: does this node hold message `seq` of view `view` (received, not collected)?
   bool HoldsMessage(const ViewId& view, uint64_t seq) const;
 
