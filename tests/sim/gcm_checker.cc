@@ -75,6 +75,7 @@ void GcmChecker::OnView(NodeId n, NodeHistory& h, const View& v) {
     primaries_.emplace(v.id, v);
   }
   h.views.push_back(v);
+  installed_by_[v.id].insert(n);
 }
 
 void GcmChecker::OnDelivered(NodeId n, NodeHistory& h, const membership::Delivered& d) {
@@ -99,8 +100,17 @@ void GcmChecker::OnDelivered(NodeId n, NodeHistory& h, const membership::Deliver
                 slot->second.second + "' at one node and '" + payload + "' at " + at);
   }
   if (!d.safe) return;
+  // Safe = every member held it: the token's aru went round all members in Agreement, so each
+  // installed the view. A member that restarted since cannot be asked what it held.
+  const std::set<NodeId>& installers = installed_by_[d.view];
   for (NodeId m : views_.at(d.view).members) {
-    const membership::Gcm* g = m == n ? nullptr : gcm_of_(m);
+    if (m == n) continue;
+    if (installers.count(m) == 0) {
+      return Fail("safe delivery: " + at + " delivered seq " + std::to_string(d.seq) + " of " +
+                  ToString(d.view) + " as safe before member " + ToString(m) +
+                  " installed the view");
+    }
+    const membership::Gcm* g = gcm_of_(m);
     if (g == nullptr) continue;
     const NodeHistory& mh = nodes_[m];
     bool installed = std::any_of(mh.views.begin(), mh.views.end(),

@@ -13,8 +13,9 @@
 //    set of messages in V;
 //  - the primary chain: for primary views P < Q, Q.prev_primary >= P (no two concurrent
 //    primaries);
-//  - safe delivery: when a node delivers a message as safe, every member of the view that has
-//    installed it holds or delivered it;
+//  - safe delivery (docs/membership.md §6): when a node delivers a message as safe, every member
+//    of the view has installed the view (in some incarnation), and every member still running
+//    the incarnation that installed it holds or delivered the message;
 //  - no duplicate delivery (per node incarnation, messages named by their payload);
 //  - the master lock is granted only in a primary view, to one holder per view at a time.
 #pragma once
@@ -77,6 +78,8 @@ class GcmChecker {
   // (V, V') -> what the first node moving from V to V' delivered in V.
   std::map<std::pair<membership::ViewId, membership::ViewId>, std::set<uint64_t>> moved_;
   std::map<std::pair<membership::ViewId, uint64_t>, std::pair<NodeId, std::string>> order_;
+  // Nodes that installed each view, in any incarnation (a restart does not undo an install).
+  std::map<membership::ViewId, std::set<NodeId>> installed_by_;
   uint64_t views_installed_ = 0;
   uint64_t deliveries_ = 0;
   uint64_t lock_grants_ = 0;
