@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfuse3-dev fuse3
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsodium-dev
+  libssl-dev
   clang libclang-rt-14-dev
   iproute2
 )

@@ -1,11 +1,11 @@
 // Packet authentication and replay rejection (docs/transport.md §"Authentication").
 //
-// Construction: AES-256-GCM with an empty plaintext and the whole packet (header + frames) as
-// associated data — i.e. GMAC, a 16-byte tag — from libsodium (crypto_aead_aes256gcm_*, needs
-// AES-NI + PCLMUL; Transport::Create refuses to run without them). Chosen because it was the
-// fastest MAC measured on our hardware (≈2.5–3 GB/s on 1.4–64 KB packets, ≈100 ns fixed cost;
-// ChaCha20-Poly1305 as AD ≈1.1–1.6 GB/s, keyed BLAKE2b ≈0.5 GB/s, OpenSSL GMAC ≈1.9–3 GB/s), and
-// packets need integrity and authenticity, not secrecy (DESIGN.md §2).
+// Construction: AES-256 GMAC over the whole packet (header + frames), a 16-byte tag (gmac.h:
+// libsodium for short packets, OpenSSL for long ones, the same function; needs AES-NI + PCLMUL,
+// Transport::Create refuses to run without them). Chosen because it was the fastest real MAC
+// measured on our hardware at both ends of the packet-size range (docs/transport.md §3 has the
+// table: ≈70 ns for 64 bytes, ≈6.4 GB/s on 64 KB packets), and packets need integrity and
+// authenticity, not secrecy (DESIGN.md §2).
 //
 // Keys: the cluster key never touches a packet. Each (sender node, incarnation) has its own
 // packet key, K = BLAKE2b-256(key = cluster key, "rain-tm-v1" ‖ cluster id ‖ node ‖ incarnation).
@@ -19,37 +19,39 @@
 // outright.
 #pragma once
 
-#include <sodium.h>
-
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "gmac.h"
 #include "rain/core/ids.h"
 
 namespace rain::comm {
 
-inline constexpr size_t kMacBytes = 16;
+inline constexpr size_t kMacBytes = kGmacTagBytes;
 
 // True when this CPU runs the AES-GCM construction (AES-NI + PCLMUL).
 bool PacketAuthAvailable();
+
+// The GMAC nonce of a packet: destination node (u32 LE) ‖ packet number (u64 LE).
+std::array<uint8_t, kGmacNonceBytes> PacketNonce(NodeId dst, uint64_t packet_number);
 
 class PacketKey {
  public:
   PacketKey(const std::array<uint8_t, 32>& cluster_key, uint32_t cluster_id, NodeId node,
             uint64_t incarnation);
 
+  // Writes the packet's MAC (kMacBytes) to tag_out. Not thread-safe (gmac.h).
   void Seal(std::span<const uint8_t> authenticated, NodeId dst, uint64_t packet_number,
             std::span<uint8_t> tag_out) const;
+  // True when `tag` is the MAC of the packet under this key (constant-time comparison).
   bool Verify(std::span<const uint8_t> authenticated, NodeId dst, uint64_t packet_number,
               std::span<const uint8_t> tag) const;
 
  private:
-  // ~512 bytes of expanded key and GHASH tables, 16-byte aligned; on the heap so PacketKey moves
-  // cheaply.
-  std::unique_ptr<crypto_aead_aes256gcm_state> state_;
+  Gmac gmac_;
 };
 
 class ReplayWindow {

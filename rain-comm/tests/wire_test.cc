@@ -3,6 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "auth.h"
 #include "harness.h"
 #include "link_monitor.h"
@@ -110,6 +116,106 @@ TEST(Auth, SealVerifyAndTamper) {
   EXPECT_FALSE(other_incarnation.Verify(packet, NodeId{6}, 10, tag));
   PacketKey other_cluster_key(testing::TestKey(8), 1, NodeId{5}, 99);
   EXPECT_FALSE(other_cluster_key.Verify(packet, NodeId{6}, 10, tag));
+  // A long packet (the OpenSSL half): a flipped bit anywhere, or a cut tail, is rejected.
+  std::vector<uint8_t> big = testing::Pattern(65'000 - kMacBytes, 4);
+  k.Seal(big, NodeId{6}, 12, tag);
+  EXPECT_TRUE(k.Verify(big, NodeId{6}, 12, tag));
+  for (size_t at : {size_t{0}, size_t{8191}, big.size() - 1}) {
+    big[at] ^= 0x80;
+    EXPECT_FALSE(k.Verify(big, NodeId{6}, 12, tag)) << at;
+    big[at] ^= 0x80;
+  }
+  EXPECT_FALSE(k.Verify(std::span<const uint8_t>(big.data(), big.size() - 1), NodeId{6}, 12, tag));
+  tag[15] ^= 1;
+  EXPECT_FALSE(k.Verify(big, NodeId{6}, 12, tag));
+}
+
+std::vector<uint8_t> Hex(std::string_view hex) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string ToHex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : bytes) {
+    s.push_back(kDigits[b >> 4]);
+    s.push_back(kDigits[b & 15]);
+  }
+  return s;
+}
+
+std::string GmacHex(const Gmac& g, std::span<const uint8_t> message, std::string_view nonce_hex,
+                    Gmac::Backend backend) {
+  const std::vector<uint8_t> nonce = Hex(nonce_hex);
+  std::array<uint8_t, kGmacTagBytes> tag;
+  g.Tag(message, std::span<const uint8_t, kGmacNonceBytes>(nonce.data(), kGmacNonceBytes), tag,
+        backend);
+  return ToHex(tag);
+}
+
+// Both implementations against published AES-256-GCM vectors with an empty plaintext: NIST CAVP
+// gcmEncryptExtIV256 (PTlen 0, AADlen 128, Count 0) and McGrew–Viega test case 13 (all zero).
+TEST(Gmac, BothImplementationsMatchPublishedVectors) {
+  ASSERT_TRUE(Gmac::Available());
+  std::array<uint8_t, kGmacKeyBytes> key;
+  const std::vector<uint8_t> nist_key =
+      Hex("78dc4e0aaf52d935c3c01eea57428f00ca1fd475f5da86a49c8dd73d68c8e223");
+  std::copy(nist_key.begin(), nist_key.end(), key.begin());
+  const Gmac nist(key);
+  const std::vector<uint8_t> aad = Hex("b96baa8c1c75a671bfb2d08d06be5f36");
+  const Gmac zero(std::array<uint8_t, kGmacKeyBytes>{});
+  for (Gmac::Backend b : {Gmac::Backend::kSodium, Gmac::Backend::kOpenSsl, Gmac::Backend::kAuto}) {
+    EXPECT_EQ(GmacHex(nist, aad, "d79cf22d504cc793c3fb6c8a", b),
+              "3e5d486aa2e30b22e040b85723a06e76");
+    EXPECT_EQ(GmacHex(zero, {}, "000000000000000000000000", b), "530f8afbc74536b9a963b4f1c4cb738b");
+  }
+}
+
+// The two implementations compute one function: a packet's tag must not depend on which one the
+// sender's length picked, at every length around the switch-over and at the loopback maximum.
+TEST(Gmac, ImplementationsAgreeAtEveryLength) {
+  std::array<uint8_t, kGmacKeyBytes> key;
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 13 + 5);
+  const Gmac g(key);
+  const std::vector<uint8_t> data = testing::Pattern(65'000, 11);
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 300; ++n) lengths.push_back(n);
+  for (size_t n = kGmacOpenSslMinBytes - 40; n <= kGmacOpenSslMinBytes + 40; ++n) {
+    lengths.push_back(n);
+  }
+  lengths.insert(lengths.end(), {1'400, 4'097, 20'000, 64'999, 65'000});
+  for (size_t n : lengths) {
+    const std::span<const uint8_t> m(data.data(), n);
+    const std::string nonce = "0102030405060708090a0b" + ToHex(std::vector<uint8_t>{uint8_t(n)});
+    EXPECT_EQ(GmacHex(g, m, nonce, Gmac::Backend::kSodium),
+              GmacHex(g, m, nonce, Gmac::Backend::kOpenSsl))
+        << n << " bytes";
+  }
+}
+
+// Tags pinned from the construction of wire version 1 (computed with libsodium before the OpenSSL
+// half existed): a change of key derivation, nonce layout or MAC would break interoperability
+// between nodes of different builds, and must come with a new wire version.
+TEST(Auth, KnownAnswers) {
+  const PacketKey k(testing::TestKey(), 1, NodeId{5}, 99);
+  const std::vector<std::pair<size_t, std::string>> cases = {
+      {0, "ecfa1d46ab6c568fbe0ce96dfdfbdcd0"},
+      {64, "cb15f756a36ea0bfbb6e83eee962399f"},
+      {1'000, "9c2d763a6b0ae6ed4e3c736aba1e15f2"},
+      {20'000, "77ada77562e505801e464adab4e5f11d"},  // long enough for the OpenSSL half
+  };
+  for (const auto& [n, want] : cases) {
+    std::vector<uint8_t> packet(n);
+    for (size_t i = 0; i < n; ++i) packet[i] = static_cast<uint8_t>(i * 7 + 1);
+    std::array<uint8_t, kMacBytes> tag;
+    k.Seal(packet, NodeId{6}, 10, tag);
+    EXPECT_EQ(ToHex(tag), want) << n << " bytes";
+    EXPECT_TRUE(k.Verify(packet, NodeId{6}, 10, tag));
+  }
 }
 
 TEST(ReplayWindow, RejectsRepeatsAndTooOld) {
