@@ -41,18 +41,28 @@ Result<std::unique_ptr<RocksDbGdmStorage>> RocksDbGdmStorage::Open(const std::st
 }
 
 Status RocksDbGdmStorage::Apply(const PersistBatch& batch) {
+  return ApplyAll(std::span<const PersistBatch>(&batch, 1));
+}
+
+Status RocksDbGdmStorage::ApplyAll(std::span<const PersistBatch> batches) {
+  if (batches.empty()) return Status::Ok();
+  // One WriteBatch keeps its operations in order, so a later batch's replace_all (DeleteRange)
+  // removes what earlier ones put, exactly as applying them one by one would.
   rocksdb::WriteBatch wb;
-  if (batch.replace_all) wb.DeleteRange("i", "j");
-  for (const auto& [id, item] : batch.items) {
-    if (item) {
-      Writer w;
-      EncodeItem(w, id, *item);
-      wb.Put(ItemKey(id), AsSlice(w.bytes()));
-    } else {
-      wb.Delete(ItemKey(id));
+  for (const PersistBatch& batch : batches) {
+    if (batch.replace_all) wb.DeleteRange("i", "j");
+    for (const auto& [id, item] : batch.items) {
+      if (item) {
+        Writer w;
+        EncodeItem(w, id, *item);
+        wb.Put(ItemKey(id), AsSlice(w.bytes()));
+      } else {
+        wb.Delete(ItemKey(id));
+      }
     }
   }
-  wb.Put("m", AsSlice(EncodeState(batch.meta)));
+  // Only the newest meta matters: it describes the state after every batch.
+  wb.Put("m", AsSlice(EncodeState(batches.back().meta)));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Write(wo, &wb), "gdm: rocksdb write");

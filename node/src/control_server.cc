@@ -16,7 +16,7 @@
 namespace rain::node {
 namespace {
 
-constexpr size_t kReadChunkBytes = 4096;
+constexpr size_t kReadChunkBytes = 64 << 10;
 
 Result<sockaddr_un> UnixAddress(const std::string& path) {
   sockaddr_un a{};
@@ -121,6 +121,42 @@ void ControlServer::Broadcast(const nlohmann::json& event) {
   Wake();
 }
 
+void ControlServer::Answer(uint64_t id, const nlohmann::json& answer) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    answers_.emplace_back(id, answer.dump() + "\n");
+  }
+  Wake();
+}
+
+void ControlServer::TakeAnswers() {
+  std::vector<std::pair<uint64_t, std::string>> answers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    answers.swap(answers_);
+  }
+  // Every deferred id was registered in its client's slots in the same loop step as its
+  // dispatch (this thread), so an answer that finds no slot belongs to a closed connection.
+  auto fill = [this](uint64_t id, std::string& text) {
+    for (Client& c : clients_) {
+      for (Slot& s : c.slots) {
+        if (!s.ready && s.id == id) {
+          s.text = std::move(text);
+          s.ready = true;
+          return;
+        }
+      }
+    }
+  };
+  for (auto& [id, text] : answers) fill(id, text);
+  for (Client& c : clients_) {
+    while (!c.slots.empty() && c.slots.front().ready) {
+      c.out += c.slots.front().text;
+      c.slots.pop_front();
+    }
+  }
+}
+
 void ControlServer::TakeBroadcasts() {
   std::vector<std::string> lines;
   {
@@ -153,6 +189,7 @@ void ControlServer::Loop() {
       }
       TakeBroadcasts();
     }
+    TakeAnswers();
     std::vector<bool> keep(clients_.size(), true);
     for (size_t i = 0; i < clients_.size(); ++i) {
       short ev = fds[i + 2].revents;
@@ -205,9 +242,11 @@ bool ControlServer::ReadFrom(Client& c) {
       if (errno == EINTR) continue;
       return errno == EAGAIN || errno == EWOULDBLOCK;
     }
+    // Only the new bytes can hold a newline: a 2 MiB line must not be rescanned per chunk.
+    size_t scan = c.in.size();
     c.in.append(buf, static_cast<size_t>(n));
     size_t start = 0;
-    for (size_t nl; (nl = c.in.find('\n', start)) != std::string::npos; start = nl + 1) {
+    for (size_t nl; (nl = c.in.find('\n', scan)) != std::string::npos; start = scan = nl + 1) {
       HandleLine(c, c.in.substr(start, nl - start));
     }
     c.in.erase(0, start);
@@ -246,9 +285,24 @@ void ControlServer::HandleLine(Client& c, const std::string& line) {
     reply.answer =
         Error(InvalidArgumentError("the request must be an object with a \"cmd\" string"));
   } else {
-    reply = dispatch_(request);
+    if (c.slots.size() >= kClientPendingAnswersMax) {
+      reply.answer =
+          Error(ResourceExhaustedError("more than " + std::to_string(kClientPendingAnswersMax) +
+                                       " requests of this connection unanswered"));
+    } else {
+      reply = dispatch_(request);
+    }
   }
-  c.out += reply.answer.dump() + "\n";
+  if (reply.deferred != 0) {
+    c.slots.push_back({.id = reply.deferred});
+    return;
+  }
+  std::string text = reply.answer.dump() + "\n";
+  if (c.slots.empty()) {
+    c.out += text;
+  } else {
+    c.slots.push_back({.text = std::move(text), .ready = true});
+  }
   if (reply.start_watch) c.watching = true;
   if (reply.then_shutdown) c.shutdown_after_write = true;
 }

@@ -2,7 +2,9 @@
 // per line each way. One thread polls the listening socket, the clients and a wakeup pipe; each
 // complete request line goes to the Dispatcher (on this thread) and its answer is queued for the
 // client in order. `watch` turns a connection into an event stream fed by Broadcast from any
-// thread.
+// thread. A request may be answered later (ControlReply::deferred, then Answer from any thread):
+// the connection's later answers wait behind it, so each connection sees its answers in request
+// order, while other connections are served meanwhile.
 //
 // Limits are named: at most kClientsMax connections (more are accepted and closed with an
 // error line), request lines up to kRequestLineBytesMax, and kClientBacklogBytesMax of unsent
@@ -11,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -24,7 +27,11 @@
 namespace rain::node {
 
 inline constexpr size_t kClientsMax = 64;
-inline constexpr size_t kRequestLineBytesMax = 1 << 16;
+// A data_set of a 1 MiB value is 1.4 MB of base64 plus the JSON around it.
+inline constexpr size_t kRequestLineBytesMax = 2 << 20;
+// Requests of one connection not answered yet (deferred ones and the answers queued behind them);
+// past it the connection gets ResourceExhausted answers for new requests.
+inline constexpr size_t kClientPendingAnswersMax = 1024;
 inline constexpr size_t kClientBacklogBytesMax = 4 << 20;
 inline constexpr size_t kBroadcastQueueMax = 4096;  // events waiting for the control thread
 
@@ -32,6 +39,9 @@ struct ControlReply {
   nlohmann::json answer;
   bool start_watch = false;    // after the answer, stream Broadcast lines to this client
   bool then_shutdown = false;  // after the answer is written, call the shutdown callback
+  // Non-zero: `answer` is ignored; the answer comes later through ControlServer::Answer with
+  // this id (unique per server; the dispatcher picks it).
+  uint64_t deferred = 0;
 };
 
 class ControlServer {
@@ -52,12 +62,23 @@ class ControlServer {
   // control thread is kBroadcastQueueMax lines behind.
   void Broadcast(const nlohmann::json& event);
 
+  // Thread-safe: the answer of the request whose ControlReply had `deferred == id`. Dropped if
+  // its connection closed meanwhile.
+  void Answer(uint64_t id, const nlohmann::json& answer);
+
   // An error answer in the documented form.
   static nlohmann::json Error(const Status& status);
 
  private:
+  // One answer of a connection, in request order: ready text, or waiting for Answer(id).
+  struct Slot {
+    uint64_t id = 0;
+    std::string text;
+    bool ready = false;
+  };
   struct Client {
     int fd = -1;
+    std::deque<Slot> slots;  // answers behind a deferred one (empty: answers go straight out)
     std::string in;
     std::string out;
     bool watching = false;
@@ -74,6 +95,8 @@ class ControlServer {
   bool WriteTo(Client& c);
   void HandleLine(Client& c, const std::string& line);
   void TakeBroadcasts();
+  // Fills deferred slots with the answers that arrived and moves ready answers out in order.
+  void TakeAnswers();
   void Wake();
 
   std::string path_;
@@ -86,6 +109,7 @@ class ControlServer {
   std::atomic<bool> stop_{false};
   std::mutex mu_;  // guards broadcasts_
   std::vector<std::string> broadcasts_;
+  std::vector<std::pair<uint64_t, std::string>> answers_;  // deferred answers (guarded by mu_)
   uint64_t broadcasts_dropped_ = 0;
   std::thread thread_;
 };

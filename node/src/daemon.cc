@@ -5,13 +5,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <deque>
 #include <filesystem>
 #include <optional>
 
 #include "control_server.h"
+#include "data_commands.h"
+#include "gdm_load.h"
+#include "gdm_persister.h"
 #include "load.h"
 #include "rain/comm/driver.h"
 #include "rain/core/log.h"
+#include "rain/membership/gdm_storage_rocksdb.h"
 #include "rain/node/stable_store.h"
 #include "rain/node/stack.h"
 
@@ -44,15 +50,24 @@ nlohmann::json NodeIds(const std::vector<NodeId>& ids) {
   return a;
 }
 
-// The GCM as the driver's upper layer, plus what the daemon observes of it (the installed view,
-// the load counters). Every member runs on the I/O thread; the control thread gets at it only
-// through TransportDriver::Run/Post.
+// The node stack (GCM, GDM, election) as the driver's upper layer, plus what the daemon observes
+// of it (the installed view, the leader, the load counters, the data commands waiting for their
+// commit). Every member runs on the I/O thread; the control thread gets at it only through
+// TransportDriver::Run/Post, the storage thread only through Post.
 class StackLayer : public comm::UpperLayer {
  public:
-  StackLayer(ControlServer** control, std::function<void(Status)> on_fatal)
-      : control_(control), on_fatal_(std::move(on_fatal)) {}
+  StackLayer(ControlServer** control, std::function<void(Status)> on_fatal, uint64_t seed)
+      : control_(control),
+        on_fatal_(std::move(on_fatal)),
+        gdm_load_(seed),
+        data_([this](uint64_t id, const nlohmann::json& answer) {
+          if (*control_ != nullptr) (*control_)->Answer(id, answer);
+        }) {}
 
-  void Attach(std::unique_ptr<NodeStack> stack) { stack_ = std::move(stack); }
+  void Attach(std::unique_ptr<NodeStack> stack, GdmPersister* persister) {
+    stack_ = std::move(stack);
+    persister_ = persister;
+  }
   // Called once, on the I/O thread, before the Transport shuts down: its failed sends must not
   // make the GCM edit views on the way out.
   void Detach() { stopping_ = true; }
@@ -61,13 +76,31 @@ class StackLayer : public comm::UpperLayer {
     if (active()) stack_->HandleTransportEvent(t, now, std::move(e));
   }
   void HandleTimeout(comm::Transport& t, Instant now) override {
-    if (active()) stack_->HandleTimeout(t, now);
+    if (!active()) return;
+    // The deadline may be the gdm_load pacing's; Flush pumps the load.
+    if (std::optional<Instant> d = stack_->PollDeadline(); d && *d <= now) {
+      stack_->HandleTimeout(t, now);
+    }
   }
   bool Flush(comm::Transport& t, Instant now) override {
     if (!active()) return false;
     bool progress = load_.Pump(stack_->gcm(), now);
+    progress = gdm_load_.Pump(*stack_->gdm(), now) || progress;
     progress = stack_->Flush(t, now) || progress;
     while (std::optional<membership::Event> e = stack_->PollEvent()) OnGcmEvent(std::move(*e));
+    // GDM events can re-issue data commands and free the load's window: flush again.
+    while (std::optional<membership::GdmEvent> e = stack_->PollGdmEvent()) {
+      data_.OnEvent(*stack_->gdm(), *e, now);
+      gdm_load_.OnEvent(*e, now);
+      progress = true;
+    }
+    while (std::optional<election::ElectionEvent> e = stack_->PollElectionEvent()) {
+      OnElectionEvent(*e);
+    }
+    while (std::optional<membership::PersistBatch> b = stack_->PollPersist()) {
+      unsubmitted_.push_back(std::move(*b));
+    }
+    SubmitPersists();
     if (!stack_->health().ok() && !fatal_reported_) {
       fatal_reported_ = true;
       RAIN_LOG(kError, "raind", stack_->health().ToString());
@@ -76,11 +109,32 @@ class StackLayer : public comm::UpperLayer {
     return progress;
   }
   std::optional<Instant> PollDeadline() const override {
-    return active() ? stack_->PollDeadline() : std::nullopt;
+    if (!active()) return std::nullopt;
+    std::optional<Instant> a = stack_->PollDeadline();
+    std::optional<Instant> b = stack_->health().ok() ? gdm_load_.PollDeadline() : std::nullopt;
+    return !a ? b : !b ? a : std::min(*a, *b);
+  }
+
+  // The storage thread wrote `tickets` (in order) with `status` (posted to the I/O thread).
+  void OnPersisted(Instant now, const std::vector<uint64_t>& tickets, const Status& status) {
+    if (!active()) return;
+    for (uint64_t t : tickets) {
+      stack_->HandlePersisted(now, t, status);
+      if (!status.ok()) break;  // the first failure stops the Gdm; the rest say nothing more
+    }
+    SubmitPersists();  // room again in the storage queue
   }
 
   NodeStack& stack() { return *stack_; }
   LoadGenerator& load() { return load_; }
+  GdmLoad& gdm_load() { return gdm_load_; }
+  DataCommands& data() { return data_; }
+
+  nlohmann::json LeaderEventJson() const {
+    return {{"event", "leader"},
+            {"mono_ns", ToNanos(MonotonicClock::now())},
+            {"leader", LeaderJson(*stack_->election())}};
+  }
 
   nlohmann::json ViewJson() const {
     if (!view_) return nullptr;
@@ -92,6 +146,24 @@ class StackLayer : public comm::UpperLayer {
 
  private:
   bool active() const { return stack_ != nullptr && !stopping_; }
+
+  // Hands the batches the storage thread has room for, in ticket order.
+  void SubmitPersists() {
+    while (!unsubmitted_.empty() && persister_->Submit(unsubmitted_.front())) {
+      unsubmitted_.pop_front();
+    }
+  }
+
+  void OnElectionEvent(const election::ElectionEvent& e) {
+    if (const auto* c = std::get_if<election::LeaderChanged>(&e)) {
+      RAIN_LOG(kInfo, "raind",
+               "leader " + std::to_string(ToInt(c->leadership.leader)) + " epoch " +
+                   std::to_string(c->leadership.epoch) + (c->self_is_leader ? " (this node)" : ""));
+    } else if (const auto* l = std::get_if<election::LeaderLost>(&e)) {
+      RAIN_LOG(kInfo, "raind", "leader lost (epoch " + std::to_string(l->epoch) + " ended)");
+    }
+    if (*control_ != nullptr) (*control_)->Broadcast(LeaderEventJson());
+  }
 
   void OnGcmEvent(membership::Event e) {
     if (auto* v = std::get_if<membership::ViewInstalled>(&e)) {
@@ -119,6 +191,12 @@ class StackLayer : public comm::UpperLayer {
   bool stopping_ = false;
   bool fatal_reported_ = false;
   LoadGenerator load_;
+  GdmLoad gdm_load_;
+  DataCommands data_;
+  GdmPersister* persister_ = nullptr;
+  // Batches the storage queue had no room for, in ticket order (bounded by the Gdm's own
+  // pending state: each is one input's changes, and completions free the queue).
+  std::deque<membership::PersistBatch> unsubmitted_;
   std::optional<membership::View> view_;
   int64_t view_installed_ns_ = 0;
 };
@@ -137,22 +215,44 @@ class Daemon::Impl {
     storage_ = std::make_unique<FileStableStorage>(
         (std::filesystem::path(config_.data_dir) / "gcm.state").string());
     RAIN_ASSIGN_OR_RETURN(membership::StableState stable, storage_->Load());
+    epoch_storage_ = std::make_unique<FileEpochStorage>(
+        (std::filesystem::path(config_.data_dir) / "election.state").string());
+    RAIN_ASSIGN_OR_RETURN(uint64_t stable_epoch, epoch_storage_->Load());
+    const std::string gdm_dir = (std::filesystem::path(config_.data_dir) / "gdm").string();
+    RAIN_ASSIGN_OR_RETURN(gdm_storage_, membership::RocksDbGdmStorage::Open(gdm_dir));
+    Result<membership::GdmState> restored = gdm_storage_->Load();
+    if (!restored.ok()) return restored.status().WithContext(gdm_dir);
     started_ = MonotonicClock::now();
 
-    layer_ = std::make_shared<StackLayer>(&control_raw_,
-                                          [this](Status s) { RequestShutdown(std::move(s)); });
+    layer_ = std::make_shared<StackLayer>(
+        &control_raw_, [this](Status s) { RequestShutdown(std::move(s)); }, incarnation_);
     comm::DriverOptions d;
     d.transport = config_.transport;
     d.transport.incarnation = incarnation_;
     RAIN_ASSIGN_OR_RETURN(driver_, comm::TransportDriver::Start(std::move(d), layer_));
 
+    // The storage thread reports back on the I/O thread. A Post that fails means the driver
+    // stopped: nothing waits for the acknowledgement any more.
+    persister_ = std::make_unique<GdmPersister>(
+        gdm_storage_.get(), [this](std::vector<uint64_t> tickets, const Status& st) {
+          driver_
+              ->Post([this, tickets = std::move(tickets), st](comm::Transport&, Instant now) {
+                layer_->OnPersisted(now, tickets, st);
+              })
+              .IgnoreError();
+        });
+
     NodeStackOptions so{.gcm = config_.gcm};
     Rng rng(incarnation_ ^ (uint64_t{ToInt(config_.self)} << 48));
+    DataLayerStart data{.restored = std::move(*restored),
+                        .stable_epoch = stable_epoch,
+                        .epoch_storage = epoch_storage_.get()};
     RAIN_RETURN_IF_ERROR(driver_->Run([&](comm::Transport& t, Instant now) -> Status {
       RAIN_RETURN_IF_ERROR(AddPeers(t, config_));
-      RAIN_ASSIGN_OR_RETURN(std::unique_ptr<NodeStack> stack,
-                            NodeStack::Create(t, so, std::move(rng), now, stable, storage_.get()));
-      layer_->Attach(std::move(stack));
+      RAIN_ASSIGN_OR_RETURN(
+          std::unique_ptr<NodeStack> stack,
+          NodeStack::Create(t, so, std::move(rng), now, stable, storage_.get(), std::move(data)));
+      layer_->Attach(std::move(stack), persister_.get());
       return Status::Ok();
     }));
 
@@ -188,8 +288,10 @@ class Daemon::Impl {
           })
           .IgnoreError();  // the driver may have stopped already; Detach then does not matter
     }
-    control_.reset();  // closes the connections, removes the socket file
-    driver_.reset();   // Transport::Shutdown, sockets closed, I/O thread joined
+    control_.reset();    // closes the connections, removes the socket file
+    persister_.reset();  // writes what is queued; its reports reach a detached layer
+    driver_.reset();     // Transport::Shutdown, sockets closed, I/O thread joined
+    gdm_storage_.reset();
     RAIN_LOG(kInfo, "raind", "node " + std::to_string(ToInt(config_.self)) + " stopped");
   }
 
@@ -232,22 +334,86 @@ class Daemon::Impl {
         layer_->load().Reset();
         return nlohmann::json{{"ok", true}};
       });
+    } else if (cmd == "data_ls") {
+      reply.answer = OnIo([&](comm::Transport&) { return layer_->data().Ls(Gdm(), r); });
+    } else if (cmd == "data_get") {
+      reply.answer = OnIo([&](comm::Transport&) { return layer_->data().Get(Gdm(), r); });
+    } else if (cmd == "data_set" || cmd == "data_rm") {
+      // Answered when the commit is durable everywhere (DataCommands -> ControlServer::Answer).
+      const uint64_t id = next_answer_id_.fetch_add(1) + 1;
+      bool deferred = false;
+      nlohmann::json err = OnIo([&](comm::Transport&, Instant now) -> nlohmann::json {
+        std::optional<nlohmann::json> e = cmd == "data_set" ? layer_->data().Set(Gdm(), r, id, now)
+                                                            : layer_->data().Rm(Gdm(), r, id, now);
+        deferred = !e.has_value();
+        return e.value_or(nullptr);
+      });
+      if (deferred) {
+        reply.deferred = id;
+      } else {
+        reply.answer = err;
+      }
+    } else if (cmd == "gdm_load") {
+      reply.answer = StartGdmLoad(r);
+    } else if (cmd == "gdm_stats") {
+      reply.answer = OnIo([this](comm::Transport&) {
+        return layer_->gdm_load().Stats(layer_->stack().gdm()->state().index);
+      });
+    } else if (cmd == "gdm_reset") {
+      reply.answer = OnIo([this](comm::Transport&) {
+        layer_->gdm_load().Reset();
+        return nlohmann::json{{"ok", true}};
+      });
     } else {
       reply.answer = ControlServer::Error(InvalidArgumentError(
           "unknown command \"" + cmd +
-          "\" (known: status, watch, shutdown, mcast, mcast_stats, mcast_reset)"));
+          "\" (known: status, watch, shutdown, mcast, mcast_stats, mcast_reset, data_ls, "
+          "data_get, data_set, data_rm, gdm_load, gdm_stats, gdm_reset)"));
     }
     return reply;
   }
 
+  membership::Gdm& Gdm() { return *layer_->stack().gdm(); }
+
+  nlohmann::json StartGdmLoad(const nlohmann::json& r) {
+    GdmLoadParams p;
+    const std::pair<const char*, uint64_t*> fields[] = {
+        {"id_base", &p.id_base},         {"items", &p.items},
+        {"item_bytes", &p.item_bytes},   {"rate", &p.rate},
+        {"duration_ms", &p.duration_ms}, {"window", &p.window}};
+    for (auto [key, out] : fields) {
+      if (!r.contains(key)) continue;
+      if (!r[key].is_number_integer() || r[key].get<int64_t>() < 0) {
+        return ControlServer::Error(
+            InvalidArgumentError(std::string("\"") + key + "\" must be a non-negative integer"));
+      }
+      *out = r[key].get<uint64_t>();
+    }
+    if (r.contains("create")) {
+      if (!r["create"].is_boolean()) {
+        return ControlServer::Error(InvalidArgumentError("\"create\" must be true or false"));
+      }
+      p.create = r["create"].get<bool>();
+    }
+    Status valid = ValidateGdmLoad(p, GdmItemBytesMax(config_.gcm.options));
+    if (!valid.ok()) return ControlServer::Error(valid);
+    return OnIo([&](comm::Transport&, Instant now) {
+      layer_->gdm_load().Start(p, now);
+      return nlohmann::json{{"ok", true}};
+    });
+  }
+
   // Runs `fn` on the I/O thread and returns its answer (or the error of getting there).
-  nlohmann::json OnIo(std::function<nlohmann::json(comm::Transport&)> fn) {
+  nlohmann::json OnIo(std::function<nlohmann::json(comm::Transport&, Instant)> fn) {
     nlohmann::json answer;
-    Status s = driver_->Run([&](comm::Transport& t, Instant) {
-      answer = fn(t);
+    Status s = driver_->Run([&](comm::Transport& t, Instant now) {
+      answer = fn(t, now);
       return Status::Ok();
     });
     return s.ok() ? answer : ControlServer::Error(s);
+  }
+  nlohmann::json OnIo(std::function<nlohmann::json(comm::Transport&)> fn) {
+    return OnIo([&](comm::Transport& t, Instant) { return fn(t); });
   }
 
   nlohmann::json StartLoad(const nlohmann::json& r) {
@@ -310,13 +476,19 @@ class Daemon::Impl {
             {"view", layer_->ViewJson()},
             {"eligible", NodeIds(gcm.EligibleMembership())},
             {"master_lock", gcm.master_lock_held()},
-            {"peers", peers}};
+            {"peers", peers},
+            {"gdm", GdmStatusJson(*layer_->stack().gdm())},
+            {"leader", LeaderJson(*layer_->stack().election())}};
   }
 
   NodeConfig config_;
   uint64_t incarnation_ = 0;
   Instant started_{};
   std::unique_ptr<FileStableStorage> storage_;
+  std::unique_ptr<FileEpochStorage> epoch_storage_;
+  std::unique_ptr<membership::RocksDbGdmStorage> gdm_storage_;
+  std::unique_ptr<GdmPersister> persister_;
+  std::atomic<uint64_t> next_answer_id_{0};
   std::shared_ptr<StackLayer> layer_;
   std::unique_ptr<comm::TransportDriver> driver_;
   std::unique_ptr<ControlServer> control_;

@@ -2,7 +2,7 @@
 // rain::node::Daemon until SIGTERM/SIGINT or a `shutdown` command.
 //
 // Exit codes: 0 clean shutdown (or --check-config OK), 1 runtime failure (bind, data_dir,
-// persisting the stable state), 2 usage or bad config.
+// persisting the stable state, the election epoch or the GDM), 2 usage or bad config.
 #include <pthread.h>
 #include <signal.h>
 
@@ -63,7 +63,8 @@ int Run(const std::string& config_path) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "raind: one RAIN node (Transport Manager + GCM membership) and its control socket.\n"
+      "raind: one RAIN node (Transport Manager, GCM membership, GDM data, election) and its\n"
+      "control socket.\n"
       "Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or bad config."};
   std::string config_path;
   std::string check_path;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # raind smoke test (docs/raind.md): three daemons on loopback (two paths each: 127.0.0.1 and
-# 127.0.0.2) form one primary view of 3, seen through the control socket; SIGTERM gives a clean
-# exit 0 and removes the socket; a bad config exits 2 and names the field.
+# 127.0.0.2) form one primary view of 3, seen through the control socket; a data_set on node 1 is
+# answered once durable and data_get on node 3 returns it, with a leader and the same GDM
+# digest everywhere; data errors carry their code; SIGTERM gives a clean exit 0 and removes the
+# socket; a bad config exits 2 and names the field.
 # Usage: raind_smoke_test.sh path/to/raind
 set -euo pipefail
 RAIND=${1:?usage: raind_smoke_test.sh RAIND}
@@ -114,6 +116,60 @@ assert answers[2]["ok"] is False and answers[2]["code"] == "InvalidArgument", an
 assert answers[3]["ok"] is True and answers[3]["node"] == 2, answers[3]
 PY
 
+# The GDM: a write on node 1, answered once durable everywhere, read back on node 3; errors.
+python3 - "$DIR" "$DEADLINE_S" <<'PY' || fail "data round trip"
+import base64, json, socket, sys, time
+d, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+def conn(i):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(10)
+    s.connect(f"{d}/node-{i}/control.sock")
+    return s.makefile("rwb")
+def ask(f, req):
+    f.write((json.dumps(req) + "\n").encode()); f.flush()
+    return json.loads(f.readline())
+c1, c3 = conn(1), conn(3)
+# Writes are refused (Unavailable) until the view's sync point: retry until the deadline.
+value = bytes(range(256)) * 40
+while True:
+    a = ask(c1, {"cmd": "data_set", "id": 77, "value_b64": base64.b64encode(value).decode()})
+    if a["ok"] or a.get("code") != "Unavailable" or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+assert a["ok"] and a["id"] == 77 and a["created"] is True and a["version"] > 0, a
+g = ask(c3, {"cmd": "data_get", "id": 77})
+assert g["ok"] and base64.b64decode(g["value_b64"]) == value and g["size"] == len(value), g
+assert g["version"] == a["version"] and g["stale"] is False, g
+p = ask(c3, {"cmd": "data_get", "id": 77, "offset": 256, "length": 3})
+assert base64.b64decode(p["value_b64"]) == bytes([0, 1, 2]), p
+ls = ask(c3, {"cmd": "data_ls"})
+assert ls["ok"] and [it["id"] for it in ls["items"]] == [77] and ls["more"] is False, ls
+# Errors: absent item, bad base64, offset past the end, auto id allocation.
+e = ask(c3, {"cmd": "data_get", "id": 78})
+assert not e["ok"] and e["code"] == "NotFound", e
+e = ask(c1, {"cmd": "data_set", "id": 78, "value_b64": "not base64!"})
+assert not e["ok"] and e["code"] == "InvalidArgument", e
+e = ask(c3, {"cmd": "data_get", "id": 77, "offset": len(value) + 1})
+assert not e["ok"] and e["code"] == "OutOfRange", e
+auto = ask(c3, {"cmd": "data_set", "id": 0, "value_b64": "aGk="})
+assert auto["ok"] and auto["id"] >= 1 << 63 and auto["created"], auto
+rm = ask(c1, {"cmd": "data_rm", "id": auto["id"]})
+assert rm["ok"], rm
+# Every node: a leader (node 1, the lowest id) with one epoch, and the same index and digest.
+while True:
+    sts = [ask(conn(i), {"cmd": "status"}) for i in (1, 2, 3)]
+    same = len({(s["gdm"]["index"], s["gdm"]["digest"]) for s in sts}) == 1
+    leaders = {json.dumps(s["leader"] and {k: s["leader"][k] for k in ("node", "epoch")}) for s in sts}
+    if (same and len(leaders) == 1 and sts[0]["leader"] and sts[0]["leader"]["node"] == 1) or \
+       time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+assert same, [s["gdm"] for s in sts]
+assert sts[0]["leader"] and sts[0]["leader"]["node"] == 1 and sts[0]["leader"]["self"], sts[0]
+assert all(s["gdm"]["mode"] == "active" and s["gdm"]["items"] == 1 for s in sts), [s["gdm"] for s in sts]
+print("data round trip ok, leader", sts[0]["leader"])
+PY
+grep -q 'leader 1 epoch' "$DIR/node-2.log" || fail "no leader line in the log"
+
 # SIGTERM: clean exit 0 within the deadline, control socket removed.
 for i in 1 2 3; do kill -TERM "${PIDS[$((i - 1))]}"; done
 for i in 1 2 3; do
@@ -125,6 +181,8 @@ for i in 1 2 3; do
   [[ $rc -eq 0 ]] || fail "node $i exited $rc after SIGTERM, want 0"
   [[ ! -e "$DIR/node-$i/control.sock" ]] || fail "node $i left its control socket"
   [[ -s "$DIR/node-$i/gcm.state" ]] || fail "node $i persisted no stable state"
+  [[ -s "$DIR/node-$i/election.state" ]] || fail "node $i persisted no election epoch"
+  [[ -d "$DIR/node-$i/gdm" ]] || fail "node $i has no GDM database"
 done
 PIDS=()
-echo "PASS: raind smoke (3 nodes, one view, clean shutdown, bad config exit 2)"
+echo "PASS: raind smoke (3 nodes, one view, data set/get across nodes, leader, clean shutdown, bad config exit 2)"

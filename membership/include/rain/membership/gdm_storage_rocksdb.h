@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 
 #include "rain/membership/gdm_storage.h"
@@ -26,6 +27,10 @@ class RocksDbGdmStorage : public GdmStorage {
   ~RocksDbGdmStorage() override;
 
   Status Apply(const PersistBatch& batch) override;
+  // Applies `batches` (consecutive tickets, in order) as ONE synced WriteBatch: durable and
+  // atomic together when it returns, one fsync for all (a host's storage thread coalesces what
+  // queued up while the previous write was syncing). Empty: Ok, nothing written. IoError.
+  Status ApplyAll(std::span<const PersistBatch> batches);
   Result<GdmState> Load() override;
 
  private:
