@@ -280,6 +280,10 @@ membership::RingOptions DefaultRingOptions() {
   // A GDM item of exactly 1 MiB plus its commit header must fit one ordered multicast
   // (GdmItemBytesMax = max_message_bytes - kGdmCommitReserveBytes, rain/node/stack.h).
   o.max_message_bytes = (1u << 20) + kGdmCommitReserveBytes;
+  // One rotation carries up to n x max_bytes_per_visit; with 4 MiB and every node sending,
+  // 20 MiB per rotation at ~100 MB/s outlasted TokenLossTimeout(5) = 275 ms and the 16 KiB
+  // all-senders flood changed the view (4 of 4 runs, load 7-9); 2 MiB: 0 of 3 (docs/raind.md §5).
+  o.max_bytes_per_visit = 2u << 20;
   return o;
 }
 
