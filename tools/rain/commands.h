@@ -11,6 +11,7 @@ void AddBenchCommand(CLI::App& app);   // rain bench codes|...
 void AddKeygenCommand(CLI::App& app);  // rain keygen FILE
 void AddLocalCommand(CLI::App& app);   // rain local up|down|start|stop|kill|pause|resume
 void AddStatusCommand(CLI::App& app);  // rain status
+void AddDataCommand(CLI::App& app);    // rain data ls|get|set|rm
 
 // The process exit status the command that ran wants (0 success, 1 failure, 2 usage).
 int& ExitStatus();

@@ -15,7 +15,8 @@
 namespace rain::cli {
 
 // A single answer line longer than this is treated as a broken daemon, not buffered forever.
-inline constexpr size_t kControlLineBytesMax = 1 << 20;
+// `data_get` of a 1 MiB item (the GDM's max_item_bytes) is ~1.4 MB of base64 plus its fields.
+inline constexpr size_t kControlLineBytesMax = 4 << 20;
 
 // One connection to a control socket. Move-only; closes the socket on destruction. Not thread
 // safe: one thread at a time.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   rain::cli::AddKeygenCommand(app);
   rain::cli::AddLocalCommand(app);
   rain::cli::AddStatusCommand(app);
+  rain::cli::AddDataCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
