@@ -1,5 +1,6 @@
-// `rain status`: asks every node's control socket for its status (docs/raind.md §3) and shows
-// one row per node plus a one-line view summary, or one JSON document with --json. A node that
+// `rain status`: asks every node's control socket for its status (docs/raind.md §3, §3.1) and
+// shows one row per node plus a one-line view and leader summary, or one JSON document with
+// --json (each node's answer as is, so "gdm" and "leader" pass through). A node that
 // does not answer within the deadline is a "down" row, not a failure of the command.
 #include <chrono>
 #include <cstdio>
@@ -27,7 +28,9 @@ void AddStatusCommand(CLI::App& app) {
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
-      "status", "Show each node's state, view, members and links, and whether they agree");
+      "status",
+      "Show each node's state, view, members, GDM mode, leader (node and fencing epoch) and "
+      "links, and whether they agree");
   CLI::Option* dir =
       cmd->add_option("--dir", flags->dir, "A local cluster's directory (default ./rain-local)");
   cmd->add_option("--socket", flags->sockets, "A node's control socket (repeatable)")
