@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "rain/bench/codes_bench.h"
+#include "rain/bench/gdm_bench.h"
 #include "rain/bench/membership_bench.h"
 #include "rain/bench/report.h"
 #include "rain/bench/transport_bench.h"
@@ -58,6 +59,7 @@ void AddBenchCommand(CLI::App& app) {
   AddBenchCodes(*bench);
   bench::AddTransportBenchCommand(*bench, &ExitStatus());
   bench::AddMembershipBenchCommand(*bench, &ExitStatus());
+  bench::AddGdmBenchCommand(*bench, &ExitStatus());
 }
 
 }  // namespace rain::cli
