@@ -104,23 +104,37 @@ void Gdm::OnView(const View& v) {
 }
 
 void Gdm::OnDelivered(const Delivered& d) {
-  auto m = DecodeGdm(options_.cluster_id, d.payload);
-  if (!m.ok()) return;  // another GCM user's message, or garbage: nothing to apply
-  if (auto* s = std::get_if<SummaryMsg>(&*m)) {
+  auto decoded = DecodeGdmView(options_.cluster_id, d.payload);
+  if (!decoded.ok()) return;  // another GCM user's message, or garbage: nothing to apply
+  uint32_t crc = GdmBodyCrc(d.payload);
+  if (auto* w = std::get_if<SingleWriteView>(&*decoded)) {
+    // The hot path: the value goes from the payload into the item with one copy.
+    lamport_ = std::max(lamport_, w->lamport);
+    if (mode_ == GdmMode::kActive && ApplySingleWrite(d.sender, *w, crc)) return;
+    CommitMsg c = w->ToCommit();
+    OnCommit(d.sender, c, crc);
+    return;
+  }
+  GdmMessage& m = std::get<GdmMessage>(*decoded);
+  if (auto* s = std::get_if<SummaryMsg>(&m)) {
     if (mode_ == GdmMode::kSyncing && s->view == view_->id) OnSummary(d.sender, *s);
     return;
   }
-  auto* c = std::get_if<CommitMsg>(&*m);
+  auto* c = std::get_if<CommitMsg>(&m);
   if (c == nullptr) return;
   lamport_ = std::max(lamport_, c->lamport);
+  OnCommit(d.sender, *c, crc);
+}
+
+void Gdm::OnCommit(NodeId sender, CommitMsg& c, uint32_t crc) {
   if (mode_ != GdmMode::kActive) {
     // Every member refuses it alike: all are before the sync point, or none is primary.
-    if (d.sender == self_)
-      Complete(c->op, UnavailableError(std::string("gdm: write ordered while ") + ToString(mode_) +
-                                       "; retry"));
+    if (sender == self_)
+      Complete(c.op, UnavailableError(std::string("gdm: write ordered while ") + ToString(mode_) +
+                                      "; retry"));
     return;
   }
-  ApplyCommit(d.sender, *c, d.payload);
+  ApplyCommit(sender, c, crc);
 }
 
 Result<OpId> Gdm::Issue(std::vector<ItemOp> ops, uint64_t fence) {

@@ -18,6 +18,10 @@ namespace rain::membership {
 
 std::optional<PersistBatch> Gdm::PollPersist() {
   if (dirty_.empty() && !meta_dirty_ && !replace_all_) return std::nullopt;
+  // Group commit: while the limit of batches is at the disk, changes accumulate and the next
+  // batch carries them all (an item written many times is copied and written once).
+  if (options_.max_persists_in_flight != 0 && in_flight_.size() >= options_.max_persists_in_flight)
+    return std::nullopt;
   PersistBatch b;
   b.ticket = next_ticket_++;
   b.replace_all = replace_all_;
@@ -25,6 +29,7 @@ std::optional<PersistBatch> Gdm::PollPersist() {
     b.items.reserve(state_.items.size());
     for (const auto& [id, item] : state_.items) b.items.emplace_back(id, item);
   } else {
+    CompactDirty();
     b.items.reserve(dirty_.size());
     for (ItemId id : dirty_) {
       auto it = state_.items.find(id);
@@ -41,26 +46,41 @@ std::optional<PersistBatch> Gdm::PollPersist() {
   b.meta.leader = state_.leader;
   b.meta.last_primary = state_.last_primary;
   dirty_.clear();
+  dirty_unique_ = 0;
   meta_dirty_ = false;
   replace_all_ = false;
   in_flight_.push_back(InFlight{b.ticket, state_.index, snapshot_generation_});
   return b;
 }
 
-void Gdm::HandlePersisted(Instant, uint64_t ticket, const Status& status) {
+void Gdm::HandlePersisted(Instant now, uint64_t ticket, const Status& status) {
+  if (storage_failed_) return;
+  if (status.ok())
+    RAIN_CHECK(!in_flight_.empty() && in_flight_.front().ticket == ticket,
+               "gdm: persists must complete in ticket order");
+  HandlePersistedThrough(now, ticket, status);
+}
+
+void Gdm::HandlePersistedThrough(Instant, uint64_t ticket, const Status& status) {
   if (storage_failed_) return;
   if (!status.ok()) {
     storage_failed_ = true;
     Emit(StorageFailed{status});
     return;
   }
-  RAIN_CHECK(!in_flight_.empty() && in_flight_.front().ticket == ticket,
+  RAIN_CHECK(!in_flight_.empty() && in_flight_.front().ticket <= ticket,
              "gdm: persists must complete in ticket order");
-  InFlight f = in_flight_.front();
-  in_flight_.pop_front();
-  // A batch of the state a snapshot replaced says nothing about the new state.
-  if (f.generation != snapshot_generation_) return;
-  durable_index_ = f.index;
+  bool advanced = false;
+  while (!in_flight_.empty() && in_flight_.front().ticket <= ticket) {
+    InFlight f = in_flight_.front();
+    in_flight_.pop_front();
+    // A batch of the state a snapshot replaced says nothing about the new state.
+    if (f.generation != snapshot_generation_) continue;
+    durable_index_ = f.index;
+    advanced = true;
+  }
+  if (!advanced) return;
+  // One report for every batch completed here, not one per batch.
   BroadcastDurable();
   CheckCompletions();
 }
@@ -112,11 +132,14 @@ void Gdm::CheckCompletions() {
     epoch_announced_ = true;
     Emit(EpochDurable{view_->id, state_.epoch, state_.leader});
   }
-  std::vector<OpId> done;
-  for (const auto& [op, p] : pending_) {
-    if (p.applied_index != 0 && p.applied_index <= min_ack) done.push_back(op);
+  // Commands complete in apply order; an entry whose command already completed (it failed
+  // when a view changed) is skipped.
+  while (!applied_.empty() && applied_.front().first <= min_ack) {
+    auto [index, op] = applied_.front();
+    applied_.pop_front();
+    auto p = pending_.find(op);
+    if (p != pending_.end() && p->second.applied_index == index) Complete(op, Status::Ok());
   }
-  for (OpId op : done) Complete(op, Status::Ok());
 }
 
 void Gdm::FailAppliedPending(const Status& st) {
@@ -125,6 +148,7 @@ void Gdm::FailAppliedPending(const Status& st) {
     if (p.applied_index != 0) failed.push_back(op);
   }
   for (OpId op : failed) Complete(op, st);
+  applied_.clear();
 }
 
 }  // namespace rain::membership

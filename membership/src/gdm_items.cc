@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "rain/core/crc32c.h"
 #include "rain/membership/gdm.h"
 
 namespace rain::membership {
@@ -37,13 +36,27 @@ ItemId AutoId(uint64_t index, size_t position) {
 
 }  // namespace
 
-void Gdm::BumpIndex(std::span<const uint8_t> bytes) {
+void Gdm::BumpIndex(uint32_t crc) {
   state_.index++;
-  state_.digest = Mix(state_.digest ^ (uint64_t{Crc32c(bytes)} << 32) ^ state_.index);
+  state_.digest = Mix(state_.digest ^ (uint64_t{crc} << 32) ^ state_.index);
   meta_dirty_ = true;
 }
 
-void Gdm::Touch(ItemId id) { dirty_.insert(id); }
+void Gdm::Touch(ItemId id) {
+  if (replace_all_) return;  // the next batch writes every item anyway
+  // A vector, deduplicated when the batch is cut (a std::set cost a node allocation per write);
+  // compacted when repeated writes to few items between cuts would let it grow.
+  dirty_.push_back(id);
+  if (dirty_.size() >= 2 * std::max(dirty_unique_, kDirtyCompactFloor)) {
+    CompactDirty();
+  }
+}
+
+void Gdm::CompactDirty() {
+  std::sort(dirty_.begin(), dirty_.end());
+  dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
+  dirty_unique_ = dirty_.size();
+}
 
 // Applies every op of `m` to scratch copies; returns the first error, or ok with the scratch.
 static Status ApplyToScratch(NodeId sender, const CommitMsg& m, const GdmState& s,
@@ -126,32 +139,30 @@ static Status ApplyToScratch(NodeId sender, const CommitMsg& m, const GdmState& 
 }
 
 // The common case — one whole-value write to an existing data item — needs no scratch copy: it
-// cannot fail half-way, so the decoded value is moved straight into the item.
-bool Gdm::ApplySingleWrite(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload) {
-  if (m.ops.size() != 1 || m.ops[0].kind != OpKind::kWrite) return false;
-  if (m.fence != 0 && m.fence != state_.epoch) return false;
-  ItemOp& o = m.ops[0];
-  auto it = state_.items.find(o.item);
+// cannot fail half-way, so the value is copied straight from the delivered payload into the
+// item's buffer (whose capacity is reused: no allocation when the size is unchanged).
+bool Gdm::ApplySingleWrite(NodeId sender, const SingleWriteView& w, uint32_t crc) {
+  if (w.fence != 0 && w.fence != state_.epoch) return false;
+  auto it = state_.items.find(w.item);
   if (it == state_.items.end() || it->second.kind != ItemKind::kData) return false;
   uint64_t index = state_.index + 1;
-  uint64_t size = o.bytes.size();
-  it->second.bytes = std::move(o.bytes);
-  it->second.version = index;
-  BumpIndex(payload);
-  Touch(o.item);
-  Emit(ItemChanged{o.item, 0, size, index});
-  if (sender == self_) {
-    if (auto p = pending_.find(m.op); p != pending_.end()) {
-      p->second.applied_index = index;
-      p->second.applied_view = view_->id;
-    }
-    CheckCompletions();
+  std::vector<uint8_t>& bytes = it->second.bytes;
+  if (bytes.capacity() > kShrinkSlackBytes && bytes.capacity() / 2 > w.bytes.size()) {
+    bytes = std::vector<uint8_t>(w.bytes.begin(), w.bytes.end());  // give back a shrunk value
+  } else {
+    bytes.assign(w.bytes.begin(), w.bytes.end());
   }
+  it->second.version = index;
+  BumpIndex(crc);
+  Touch(w.item);
+  Emit(ItemChanged{w.item, 0, w.bytes.size(), index});
+  // Applying never completes a command (that waits for durable acks, and no ack can cover an
+  // index just applied); it only records where the command landed.
+  if (sender == self_) MarkApplied(w.op, index, 0);
   return true;
 }
 
-void Gdm::ApplyCommit(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload) {
-  if (ApplySingleWrite(sender, m, payload)) return;
+void Gdm::ApplyCommit(NodeId sender, CommitMsg& m, uint32_t crc) {
   uint64_t index = state_.index + 1;
   Scratch scratch;
   ItemId result_id = 0;
@@ -172,7 +183,7 @@ void Gdm::ApplyCommit(NodeId sender, CommitMsg& m, std::span<const uint8_t> payl
     return;
   }
   // Install: one index for the whole commit; every member digests the same delivered bytes.
-  BumpIndex(payload);
+  BumpIndex(crc);
   for (auto& [id, slot] : scratch) {
     auto it = state_.items.find(id);
     bool existed = it != state_.items.end();
@@ -198,15 +209,16 @@ void Gdm::ApplyCommit(NodeId sender, CommitMsg& m, std::span<const uint8_t> payl
     }
     if (is_lock && new_holder == self_ && old_holder != self_) Emit(LockAcquired{id, index});
   }
-  if (sender == self_) {
-    auto p = pending_.find(m.op);
-    if (p != pending_.end()) {
-      p->second.applied_index = index;
-      p->second.applied_view = view_->id;
-      p->second.item = result_id;
-    }
-    CheckCompletions();
-  }
+  if (sender == self_) MarkApplied(m.op, index, result_id);
+}
+
+void Gdm::MarkApplied(OpId op, uint64_t index, ItemId item) {
+  auto p = pending_.find(op);
+  if (p == pending_.end()) return;
+  p->second.applied_index = index;
+  p->second.applied_view = view_->id;
+  if (item != 0) p->second.item = item;
+  applied_.emplace_back(index, op);
 }
 
 }  // namespace rain::membership

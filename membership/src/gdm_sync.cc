@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "rain/core/assert.h"
+#include "rain/core/crc32c.h"
 #include "rain/membership/gdm.h"
 
 namespace rain::membership {
@@ -69,7 +70,7 @@ void Gdm::SyncPoint() {
   state_.last_primary = view_->id;
   Writer w;
   EncodeViewId(w, view_->id);
-  BumpIndex(w.bytes());
+  BumpIndex(Crc32c(w.bytes()));
   sync_index_ = state_.index;
   SetMode(GdmMode::kActive);
   for (const auto& [id, item] : state_.items) {

@@ -35,12 +35,13 @@ int main(int argc, char** argv) {
     CommitMsg m{NodeId{2}, i, 0, i, {ItemOp{.kind = OpKind::kCreate, .item = i, .bytes = value}}};
     deliver(EncodeGdm(kCluster, m));
   }
-  while (g.PollPersist()) {
-  }
+  while (auto b = g.PollPersist()) g.HandlePersisted(now, b->ticket, Status::Ok());
   while (g.PollEvent()) {
   }
-  // Pre-encode the updates (the GCM hands the GDM bytes; encoding is the writer's cost).
-  std::vector<std::vector<uint8_t>> msgs;
+  // Pre-encode the updates as the GCM's Delivered events (the GCM hands the GDM an event that
+  // owns the payload; encoding is the writer's cost, and copying the payload per update would
+  // time the bench, not the GDM).
+  std::vector<Event> msgs;
   msgs.reserve(1024);
   for (uint64_t i = 0; i < 1024; ++i) {
     value[0] = static_cast<uint8_t>(i);
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
                 0,
                 items + i,
                 {ItemOp{.kind = OpKind::kWrite, .item = 1 + (i * 7919) % items, .bytes = value}}};
-    msgs.push_back(EncodeGdm(kCluster, m));
+    msgs.emplace_back(
+        Delivered{NodeId{1}, v.id, ++seq, Service::kSafe, true, EncodeGdm(kCluster, m)});
   }
   // Thread CPU time, so that other processes on a shared machine do not inflate the figure.
   auto cpu_now = [] {
@@ -59,10 +61,10 @@ int main(int argc, char** argv) {
   };
   double t0 = cpu_now();
   for (uint64_t i = 0; i < updates; ++i) {
-    deliver(msgs[i % msgs.size()]);
-    // One persist batch per input, as the host drains after every input.
-    while (auto b = g.PollPersist()) {
-    }
+    (void)g.HandleGcmEvent(now, msgs[i % msgs.size()]);
+    // One persist batch per input, as the host drains after every input, reported durable at
+    // once (the disk's cost is gdm_storage_bench's).
+    while (auto b = g.PollPersist()) g.HandlePersisted(now, b->ticket, Status::Ok());
     while (g.PollEvent()) {
     }
   }

@@ -97,13 +97,19 @@ void GdmSim::Pump() {
     if (!up(n)) continue;
     Node& s = node(n);
     // The disk finishes fsyncs in order.
+    uint64_t synced = 0;
     while (!s.disk_ops.empty() && s.disk_ops.front().due <= now()) {
       uint64_t t = s.disk_ops.front().ticket;
       s.disk_ops.pop_front();
       s.disk.SyncThrough(t);
       fed_ = true;
-      s.gdm->HandlePersisted(now(), t, Status::Ok());
+      if (cfg_.persisted_through) {
+        synced = t;
+      } else {
+        s.gdm->HandlePersisted(now(), t, Status::Ok());
+      }
     }
+    if (synced != 0) s.gdm->HandlePersistedThrough(now(), synced, Status::Ok());
     // GCM events in their original order: a delivery of view X comes after X's install.
     const auto& views = cluster_->Views(n);
     const auto& dels = cluster_->Deliveries(n);
@@ -151,13 +157,17 @@ void GdmSim::Feed(NodeId n, const Event& e, bool check_replica) {
   Node& s = node(n);
   fed_ = true;
   bool active_before = s.gdm->mode() == GdmMode::kActive;
+  if (const auto* d = std::get_if<Delivered>(&e)) {
+    if (d->view != s.chain_view) s.chain_view = d->view, s.chain = 0;
+    s.chain = s.chain * 0x9e3779b97f4a7c15ULL + d->seq + 1;
+  }
   (void)s.gdm->HandleGcmEvent(now(), e);
   if (auto* v = std::get_if<ViewInstalled>(&e)) s.election->HandleView(v->view);
   if (check_replica && active_before && s.gdm->mode() == GdmMode::kActive) {
     // Replicas identical after the same delivered message.
     const auto& d = std::get<Delivered>(e);
     uint64_t fp = Fingerprint(s.gdm->state());
-    auto key = std::make_pair(d.view, d.seq);
+    auto key = std::make_tuple(d.view, d.seq, s.chain);
     auto [it, fresh] = after_message_.emplace(key, std::make_pair(n, fp));
     applied_checks_++;
     if (!fresh && it->second.second != fp)

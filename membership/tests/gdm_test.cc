@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "gdm_sim.h"
+#include "rain/core/crc32c.h"
 #include "rain/membership/gdm_storage_rocksdb.h"
 
 namespace rain::membership::testing {
@@ -58,6 +59,142 @@ TEST(GdmWire, StateRoundTrips) {
   auto back = DecodeState(EncodeState(s));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, s);
+}
+
+TEST(GdmWire, SingleWriteViewMatchesTheFullDecoder) {
+  CommitMsg w{n2, 5, 3, 11, {ItemOp{OpKind::kWrite, 42, ItemKind::kData, 0, B("value")}}};
+  auto bytes = EncodeGdm(7, w);
+  auto view = DecodeGdmView(7, bytes);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  auto* v = std::get_if<SingleWriteView>(&*view);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->ToCommit(), w);
+  EXPECT_EQ(v->bytes.data(), bytes.data() + bytes.size() - 5);  // a view, not a copy
+  EXPECT_EQ(GdmBodyCrc(bytes), Crc32c(std::span(bytes).subspan(kGdmHeaderBytes)));
+  // Everything else comes back fully decoded, as DecodeGdm gives it.
+  std::vector<GdmMessage> others = {
+      CommitMsg{n2, 6, 0, 12, {ItemOp{OpKind::kWriteAt, 42, ItemKind::kData, 1, B("x")}}},
+      CommitMsg{n2, 7, 0, 13, {w.ops[0], w.ops[0]}},
+      CommitMsg{n2, 8, 0, 14, {ItemOp{OpKind::kCreate, 42, ItemKind::kLock, 0, {}}}},
+      DurableAckMsg{ViewId{3, n1, 9, n2}, 99},
+  };
+  for (const GdmMessage& m : others) {
+    auto back = DecodeGdmView(7, EncodeGdm(7, m));
+    ASSERT_TRUE(back.ok());
+    ASSERT_TRUE(std::holds_alternative<GdmMessage>(*back));
+    EXPECT_TRUE(std::get<GdmMessage>(*back) == m);
+  }
+  // Refusals are DecodeGdm's: truncation, another cluster, a damaged value, a wrong length.
+  for (size_t cut = 0; cut < bytes.size(); ++cut)
+    EXPECT_FALSE(DecodeGdmView(7, std::span(bytes).first(cut)).ok());
+  EXPECT_EQ(DecodeGdmView(8, bytes).status().code(), StatusCode::kFailedPrecondition);
+  auto damaged = bytes;
+  damaged.back() ^= 1;
+  EXPECT_EQ(DecodeGdmView(7, damaged).status().code(), StatusCode::kCorruption);
+  auto longer = bytes;
+  longer.push_back(0);
+  EXPECT_FALSE(DecodeGdmView(7, longer).ok());
+}
+
+// --- One Gdm driven by hand: a two-member view whose other member (n2) is simulated ---
+
+struct Manual {
+  explicit Manual(GdmOptions o) : g(n1, o) {
+    (void)g.HandleGcmEvent(now, ViewInstalled{v});
+    auto c = g.PollGcmCommand();  // our summary
+    Deliver(n1, std::get<GcmMulticast>(*c).payload);
+    Deliver(n2, EncodeGdm(7, SummaryMsg{n2, v.id, ViewId{}, 0, 0}));
+    EXPECT_EQ(g.mode(), GdmMode::kActive);
+    Acks();  // the sync point's report (durable index 0)
+  }
+  void Deliver(NodeId from, std::vector<uint8_t> payload) {
+    (void)g.HandleGcmEvent(now,
+                           Delivered{from, v.id, ++seq, Service::kSafe, true, std::move(payload)});
+  }
+  // Issues a write here and delivers it back (the GCM's total order of one sender).
+  OpId Write(ItemId id, std::vector<uint8_t> bytes) {
+    auto op = g.Write(now, id, std::move(bytes));
+    EXPECT_TRUE(op.ok());
+    Deliver(n1, std::get<GcmMulticast>(*g.PollGcmCommand()).payload);
+    return *op;
+  }
+  // The durable indexes this node reported since the last call.
+  std::vector<uint64_t> Acks() {
+    std::vector<uint64_t> out;
+    while (auto c = g.PollGcmCommand()) {
+      auto m = DecodeGdm(7, std::get<GcmSend>(*c).payload);
+      out.push_back(std::get<DurableAckMsg>(*m).index);
+    }
+    return out;
+  }
+  std::optional<Status> Outcome(OpId op) {
+    while (auto e = g.PollEvent()) {
+      if (auto* c = std::get_if<OpCompleted>(&*e)) outcomes[c->op] = c->status;
+    }
+    auto it = outcomes.find(op);
+    return it == outcomes.end() ? std::nullopt : std::optional<Status>(it->second);
+  }
+  Instant now{};
+  View v{ViewId{1, n1, 1, n1}, {n1, n2}, true, {}};
+  uint64_t seq = 0;
+  Gdm g;
+  std::map<OpId, Status> outcomes;
+};
+
+TEST(GdmPersist, GroupCommitHoldsBatchesWhileOneIsAtTheDisk) {
+  Manual m(GdmOptions{.cluster_id = 7, .max_persists_in_flight = 1});
+  auto first = m.g.PollPersist();  // the sync point
+  ASSERT_TRUE(first.has_value());
+  m.Deliver(n2, EncodeGdm(7, CommitMsg{n2, 1, 0, 1, {ItemOp{OpKind::kCreate, 10}}}));
+  OpId a = m.Write(10, B("a"));
+  OpId b = m.Write(10, B("bb"));
+  EXPECT_FALSE(m.g.PollPersist().has_value());  // the first batch is still at the disk
+  m.g.HandlePersisted(m.now, first->ticket, Status::Ok());
+  EXPECT_EQ(m.Acks(), std::vector<uint64_t>{first->meta.index});
+  auto second = m.g.PollPersist();
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(second->items.size(), 1u);  // item 10, written three times, once in the batch
+  EXPECT_EQ(second->items[0].second->bytes, B("bb"));
+  EXPECT_EQ(second->meta.index, m.g.state().index);
+  m.g.HandlePersisted(m.now, second->ticket, Status::Ok());
+  EXPECT_EQ(m.Acks(), std::vector<uint64_t>{second->meta.index});
+  EXPECT_FALSE(m.Outcome(a).has_value());  // n2 has not reported yet
+  (void)m.g.HandleGcmEvent(
+      m.now,
+      membership::Received{n2, true, EncodeGdm(7, DurableAckMsg{m.v.id, second->meta.index})});
+  EXPECT_TRUE(m.Outcome(a).has_value() && m.Outcome(a)->ok());
+  EXPECT_TRUE(m.Outcome(b).has_value() && m.Outcome(b)->ok());
+}
+
+TEST(GdmPersist, OneAckForBatchesReportedTogether) {
+  Manual m(GdmOptions{.cluster_id = 7});
+  m.Deliver(n2, EncodeGdm(7, CommitMsg{n2, 1, 0, 1, {ItemOp{OpKind::kCreate, 10}}}));
+  std::vector<PersistBatch> batches;
+  while (auto b = m.g.PollPersist()) batches.push_back(std::move(*b));
+  OpId a = m.Write(10, B("a"));
+  while (auto b = m.g.PollPersist()) batches.push_back(std::move(*b));
+  OpId b = m.Write(10, B("b"));
+  while (auto b = m.g.PollPersist()) batches.push_back(std::move(*b));
+  ASSERT_EQ(batches.size(), 3u);
+  m.g.HandlePersistedThrough(m.now, batches[1].ticket, Status::Ok());
+  EXPECT_EQ(m.Acks(), std::vector<uint64_t>{batches[1].meta.index});
+  (void)m.g.HandleGcmEvent(
+      m.now,
+      membership::Received{n2, true, EncodeGdm(7, DurableAckMsg{m.v.id, batches[2].meta.index})});
+  EXPECT_TRUE(m.Outcome(a).has_value() && m.Outcome(a)->ok());
+  EXPECT_FALSE(m.Outcome(b).has_value());  // not durable here yet
+  m.g.HandlePersistedThrough(m.now, batches[2].ticket, Status::Ok());
+  EXPECT_EQ(m.Acks(), std::vector<uint64_t>{batches[2].meta.index});
+  EXPECT_TRUE(m.Outcome(b).has_value() && m.Outcome(b)->ok());
+}
+
+TEST(GdmPersist, AShrunkValueGivesBackItsBuffer) {
+  Manual m(GdmOptions{.cluster_id = 7});
+  m.Deliver(n2, EncodeGdm(7, CommitMsg{n2, 1, 0, 1, {ItemOp{OpKind::kCreate, 10}}}));
+  m.Write(10, std::vector<uint8_t>(100000, 1));
+  m.Write(10, B("small"));
+  EXPECT_EQ(m.g.Find(10)->bytes, B("small"));
+  EXPECT_LT(m.g.Find(10)->bytes.capacity(), 100000u);
 }
 
 // --- Scenarios ---

@@ -50,6 +50,10 @@ class Gdm {
   // The Storage seam finished the persist `ticket` (batches complete in ticket order). A failed
   // persist stops acknowledgements for good (StorageFailed event).
   void HandlePersisted(Instant now, uint64_t ticket, const Status& status);
+  // The Storage seam finished every persist up to and including `ticket` at once (a storage
+  // that coalesces batches into one write): one DurableAck for all of them instead of one per
+  // batch. `ticket` must be at least the oldest batch in flight.
+  void HandlePersistedThrough(Instant now, uint64_t ticket, const Status& status);
   // The Gcm refused a multicast the GDM asked for (queue full, too large): its command fails.
   void HandleCommandRefused(OpId op, const Status& status);
 
@@ -119,16 +123,20 @@ class Gdm {
   void SetMode(GdmMode m);
   void OnView(const View& v);
   void OnDelivered(const Delivered& d);
+  void OnCommit(NodeId sender, CommitMsg& c, uint32_t crc);
   void OnSendFailed(NodeId to);
   Result<OpId> Issue(std::vector<ItemOp> ops, uint64_t fence);
   void Complete(OpId op, Status st, ItemId item = 0);
   void SendSafe(std::vector<uint8_t> payload, OpId op);
 
   // gdm_items.cc: applying a commit (all or nothing)
-  void ApplyCommit(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload);
-  bool ApplySingleWrite(NodeId sender, CommitMsg& m, std::span<const uint8_t> payload);
+  // `crc`: the commit's frame checksum, which the digest chains (GdmBodyCrc).
+  void ApplyCommit(NodeId sender, CommitMsg& m, uint32_t crc);
+  bool ApplySingleWrite(NodeId sender, const SingleWriteView& w, uint32_t crc);
+  void MarkApplied(OpId op, uint64_t index, ItemId item);
   void Touch(ItemId id);
-  void BumpIndex(std::span<const uint8_t> bytes);
+  void CompactDirty();
+  void BumpIndex(uint32_t crc);
 
   // gdm_locks.cc
   void PurgeLocks(const std::vector<NodeId>& members);
@@ -176,7 +184,15 @@ class Gdm {
   bool epoch_announced_ = false;
 
   // Durability (gdm_durability.cc).
-  std::set<ItemId> dirty_;
+  // Items changed since the last batch, with repeats until CompactDirty (sorted, unique).
+  std::vector<ItemId> dirty_;
+  size_t dirty_unique_ = 0;  // size after the last compaction
+  static constexpr size_t kDirtyCompactFloor = 1024;
+  // A value whose buffer is more than twice what a write needs, past this many bytes, is
+  // reallocated rather than reused (a shrunk item keeps no large buffer).
+  static constexpr size_t kShrinkSlackBytes = 4096;
+  // (applied index, op) of commands issued here, in apply order: completions pop the front.
+  std::deque<std::pair<uint64_t, OpId>> applied_;
   bool meta_dirty_ = false;
   bool replace_all_ = false;
   uint64_t next_ticket_ = 1;

@@ -155,6 +155,11 @@ struct GdmOptions {
   size_t max_lock_waiters = 64;
   // Re-sends (acks, snapshots) after DirectSendFailed, per view.
   size_t max_resends_per_view = 64;
+  // Group commit: PollPersist hands out no new batch while this many are at the Storage seam
+  // (0: no limit, a batch after every input). Changes made meanwhile go into the next batch, so
+  // a busy node fsyncs, copies and acknowledges once per disk round trip rather than once per
+  // update. The host must drain PollPersist after HandlePersisted (it drains after every input).
+  size_t max_persists_in_flight = 0;
 };
 
 // What a Storage persist writes: the items changed since the previous persist (nullopt =

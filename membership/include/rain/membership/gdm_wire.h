@@ -82,6 +82,28 @@ using GdmMessage = std::variant<CommitMsg, SummaryMsg, SnapshotChunkMsg, Durable
 std::vector<uint8_t> EncodeGdm(uint64_t cluster_id, const GdmMessage& m);
 Result<GdmMessage> DecodeGdm(uint64_t cluster_id, std::span<const uint8_t> bytes);
 
+// A Commit of exactly one whole-value write (OpKind::kWrite), decoded without copying its value:
+// `bytes` points into the decoded buffer, which must outlive the view. Most commits are one
+// write; through this view the GDM copies the value once, from the delivered payload into the
+// item (docs/gdm.md "Applying a commit").
+struct SingleWriteView {
+  NodeId origin = kNoNode;
+  OpId op = 0;
+  uint64_t fence = 0;
+  uint64_t lamport = 0;
+  ItemId item = 0;
+  std::span<const uint8_t> bytes;
+  // The same commit, owning its value (for the general apply path).
+  CommitMsg ToCommit() const;
+};
+using GdmMessageView = std::variant<SingleWriteView, GdmMessage>;
+// Checks and decodes `bytes` as DecodeGdm does (same errors), except that a single whole-value
+// write comes back as a SingleWriteView into `bytes`.
+Result<GdmMessageView> DecodeGdmView(uint64_t cluster_id, std::span<const uint8_t> bytes);
+// The header's checksum (crc32c of the body) of a message that decoded ok: the GDM digests
+// commits by it, so the payload is not hashed twice.
+uint32_t GdmBodyCrc(std::span<const uint8_t> bytes);
+
 // Item and whole-state encodings (snapshots and Storage values).
 void EncodeItem(Writer& w, ItemId id, const Item& item);
 bool DecodeItem(Reader& r, ItemId& id, Item& item);  // false: r failed
