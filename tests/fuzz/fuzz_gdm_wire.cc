@@ -1,6 +1,8 @@
 // Fuzzes the GDM wire decoders (rain/membership/gdm_wire.h, docs/gdm.md "Wire format"): the
-// message decoder and the state decoder used for snapshots and storage. Properties: no crash or
-// sanitizer report on any input, and whatever is accepted survives a round trip.
+// message decoder, the zero-copy view decoder of the apply path, and the state decoder used for
+// snapshots and storage. Properties: no crash or sanitizer report on any input, whatever is
+// accepted survives a round trip, and the view decoder accepts exactly what DecodeGdm accepts and
+// means the same message by it.
 // The checksum would make almost every input fail early, so the first byte picks the mode:
 // even = a raw message (checksum and all), odd = the body of a message of type (byte 1), framed
 // with a valid header by the fuzzer, or (type 0) a raw state.
@@ -8,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <span>
+#include <variant>
 #include <vector>
 
 #include "rain/core/crc32c.h"
@@ -18,7 +21,17 @@ constexpr uint64_t kCluster = 42;
 
 void CheckMessage(std::span<const uint8_t> bytes) {
   auto m = rain::membership::DecodeGdm(kCluster, bytes);
-  if (!m.ok()) return;
+  auto view = rain::membership::DecodeGdmView(kCluster, bytes);
+  if (!m.ok()) {
+    if (view.ok()) std::abort();  // the fast path must not accept what the full decoder refuses
+    return;
+  }
+  if (!view.ok()) std::abort();
+  if (auto* w = std::get_if<rain::membership::SingleWriteView>(&*view)) {
+    if (!(rain::membership::GdmMessage(w->ToCommit()) == *m)) std::abort();
+  } else if (!(std::get<rain::membership::GdmMessage>(*view) == *m)) {
+    std::abort();
+  }
   auto again = rain::membership::DecodeGdm(kCluster, rain::membership::EncodeGdm(kCluster, *m));
   if (!again.ok() || !(*again == *m)) std::abort();
 }
