@@ -118,9 +118,14 @@ class StackLayer : public comm::UpperLayer {
   // The storage thread wrote `tickets` (in order) with `status` (posted to the I/O thread).
   void OnPersisted(Instant now, const std::vector<uint64_t>& tickets, const Status& status) {
     if (!active()) return;
-    for (uint64_t t : tickets) {
-      stack_->HandlePersisted(now, t, status);
-      if (!status.ok()) break;  // the first failure stops the Gdm; the rest say nothing more
+    // The storage thread wrote them as one synced WriteBatch: one durable ack covers them all
+    // (a failure is reported against the oldest, which stops the Gdm).
+    if (!tickets.empty()) {
+      if (status.ok()) {
+        stack_->HandlePersistedThrough(now, tickets.back(), status);
+      } else {
+        stack_->HandlePersisted(now, tickets.front(), status);
+      }
     }
     SubmitPersists();  // room again in the storage queue
   }
@@ -244,7 +249,10 @@ class Daemon::Impl {
 
     NodeStackOptions so{.gcm = config_.gcm};
     Rng rng(incarnation_ ^ (uint64_t{ToInt(config_.self)} << 48));
-    DataLayerStart data{.restored = std::move(*restored),
+    // Group commit: while one persist is at the disk, changes accumulate (each item once) into
+    // the next batch, so a busy node fsyncs and acks once per disk round trip, not per update.
+    DataLayerStart data{.gdm = {.max_item_bytes = 0, .max_persists_in_flight = 1},
+                        .restored = std::move(*restored),
                         .stable_epoch = stable_epoch,
                         .epoch_storage = epoch_storage_.get()};
     RAIN_RETURN_IF_ERROR(driver_->Run([&](comm::Transport& t, Instant now) -> Status {

@@ -74,6 +74,10 @@ void NodeStack::HandlePersisted(Instant now, uint64_t ticket, const Status& stat
   if (gdm_) gdm_->HandlePersisted(now, ticket, status);
 }
 
+void NodeStack::HandlePersistedThrough(Instant now, uint64_t ticket, const Status& status) {
+  if (gdm_) gdm_->HandlePersistedThrough(now, ticket, status);
+}
+
 namespace {
 template <typename T>
 std::optional<T> PopFront(std::deque<T>& q) {

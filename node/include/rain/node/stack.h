@@ -132,6 +132,9 @@ class NodeStack {
   // be reported in ticket order. A failure stops the stack (health()): the GDM acknowledges
   // nothing more and the node must restart. Data layer only.
   void HandlePersisted(Instant now, uint64_t ticket, const Status& status);
+  // Every batch up to and including `ticket` is durable (a storage that coalesced them into one
+  // write): one durable ack for all of them instead of one per batch. Data layer only.
+  void HandlePersistedThrough(Instant now, uint64_t ticket, const Status& status);
 
   // --- Outputs ---
   // Persists the stable state if it changed, then hands every pending GCM send to `transport`.
