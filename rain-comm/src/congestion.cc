@@ -8,6 +8,13 @@ namespace {
 // The loss fraction of a round is judged only over this many packets: at small windows one or
 // two random losses would look like a burst.
 constexpr uint64_t kRoundPacketsMin = 20;
+// Queueing delay below this never counts as congestion (timer and scheduling noise).
+constexpr Duration kQueueingDelayMin = std::chrono::milliseconds(1);
+// The delay rule judges a round only over this many RTT samples (one late sample is jitter).
+constexpr uint32_t kDelayRoundSamplesMin = 4;
+// The base RTT is renewed from a round's smallest sample once it is this old, so a path whose
+// propagation delay grew for good (a new route) is not read as a standing queue forever.
+constexpr Duration kBaseRttLifetime = std::chrono::seconds(10);
 
 }  // namespace
 
@@ -38,15 +45,59 @@ CongestionController::CongestionController(const TransportOptions& options, uint
       cwnd_(std::min<uint64_t>(uint64_t{options.cwnd_initial_packets} * packet_bytes,
                                options.cwnd_bytes_max)),
       ssthresh_(options.cwnd_bytes_max),
+      cwnd_initial_(cwnd_),
       cwnd_min_(uint64_t{options.cwnd_min_packets} * packet_bytes) {}
+
+Duration CongestionController::QueueingThreshold(Duration base) const {
+  return std::max<Duration>(
+      std::chrono::duration_cast<Duration>(base * options_->rtt_inflation_congestion),
+      kQueueingDelayMin);
+}
 
 void CongestionController::NewRound(Instant now, const RttEstimator& rtt) {
   const Duration round = rtt.has_sample() ? rtt.srtt() : options_->rto_initial;
   if (now - round_start_ >= round) {
+    EndRound(now);
     round_start_ = now;
     round_acked_ = 0;
     round_lost_ = 0;
+    round_rtt_samples_ = 0;
   }
+}
+
+void CongestionController::OnRttSample(Duration rtt, Instant now) {
+  if (base_rtt_ == Duration{0} || rtt <= base_rtt_) {
+    base_rtt_ = std::max<Duration>(rtt, Duration{1});
+    base_rtt_time_ = now;
+  }
+  if (round_rtt_samples_ == 0 || rtt < round_rtt_min_) round_rtt_min_ = rtt;
+  ++round_rtt_samples_;
+}
+
+void CongestionController::EndRound(Instant now) {
+  if (round_rtt_samples_ < kDelayRoundSamplesMin) return;
+  if (now - base_rtt_time_ >= kBaseRttLifetime) {
+    base_rtt_ = std::max<Duration>(round_rtt_min_, Duration{1});
+    base_rtt_time_ = now;
+    return;
+  }
+  if (!options_->cwnd_delay_backoff) return;
+  if (round_rtt_min_ - base_rtt_ <= QueueingThreshold(base_rtt_)) return;
+  if (recovery_start_ > round_start_) return;  // a loss already reduced the window this round
+  // A soft signal: it ends slow start and shrinks the window, but never below the initial one
+  // (losses and RTOs may).
+  if (cwnd_ > cwnd_initial_) {
+    Reduce(now);
+    cwnd_ = std::max(cwnd_, cwnd_initial_);
+  }
+  ssthresh_ = cwnd_;
+}
+
+void CongestionController::Reduce(Instant now) {
+  cwnd_ = std::max<uint64_t>(cwnd_min_, static_cast<uint64_t>(static_cast<double>(cwnd_) *
+                                                              options_->cwnd_decrease_factor));
+  ssthresh_ = cwnd_;
+  recovery_start_ = now;
 }
 
 void CongestionController::OnAcked(uint64_t bytes, Instant now, const RttEstimator& rtt) {
@@ -69,20 +120,9 @@ void CongestionController::OnLost(uint64_t /*bytes*/, Instant sent, Instant now,
   const bool many_lost =
       round_packets >= kRoundPacketsMin &&
       static_cast<double>(round_lost_) > options_->loss_fraction_congestion * round_packets;
-  bool queueing = false;
-  if (rtt.has_sample()) {
-    const Duration excess = rtt.latest() - rtt.min_rtt();
-    const auto threshold = std::max<Duration>(
-        std::chrono::duration_cast<Duration>(rtt.min_rtt() * options_->rtt_inflation_congestion),
-        std::chrono::milliseconds(1));
-    queueing = excess > threshold;
-  }
-  if (many_lost || queueing) {
-    cwnd_ = std::max<uint64_t>(cwnd_min_, static_cast<uint64_t>(static_cast<double>(cwnd_) *
-                                                                options_->cwnd_decrease_factor));
-    ssthresh_ = cwnd_;
-    recovery_start_ = now;
-  }
+  const bool queueing =
+      rtt.has_sample() && rtt.latest() - rtt.min_rtt() > QueueingThreshold(rtt.min_rtt());
+  if (many_lost || queueing) Reduce(now);
 }
 
 void CongestionController::OnRto(Instant now, bool consecutive) {

@@ -13,6 +13,16 @@
 // lossy link) does not collapse the window, while a filling queue or a burst of drops does. A
 // first RTO halves the window (a tail loss on a live path); consecutive RTOs (a dead path) fall
 // back to the minimum window.
+//
+// Delay signal (TransportOptions::cwnd_delay_backoff; in the spirit of TCP Vegas and HyStart,
+// Brakmo & Peterson 1995, Ha & Rhee 2011): a window that only grows on acks fills whatever
+// buffer sits in front of the bottleneck (on loopback the 8 MiB socket buffers) until it
+// overflows. So at the end of every round the smallest RTT sample of the round is compared with
+// the path's base RTT (the smallest sample, renewed after kBaseRttLifetime): when even the best
+// sample of a whole round was delayed by the queueing threshold (as in the loss rule), a queue
+// stands — the window stops growing (slow start ends) and shrinks by cwnd_decrease_factor, at
+// most once per round, but not below the initial window (a soft signal: a wrong base RTT must
+// not starve the path). Losses and the delay signal share the one-reduction-per-round rule.
 #pragma once
 
 #include <cstdint>
@@ -55,24 +65,41 @@ class CongestionController {
     return in_flight == 0 || in_flight + bytes <= cwnd_;
   }
   void OnAcked(uint64_t bytes, Instant now, const RttEstimator& rtt);
+  // An RTT sample of the path (the same ones RttEstimator::OnSample gets).
+  void OnRttSample(Duration rtt, Instant now);
   // `sent` is when the lost packet went out: losses of packets sent before the last reduction
   // belong to the same event.
   void OnLost(uint64_t bytes, Instant sent, Instant now, const RttEstimator& rtt);
   // The path's RTO expired; `consecutive` when the previous one did too without an ack between.
   void OnRto(Instant now, bool consecutive);
 
+  bool in_slow_start() const { return cwnd_ < ssthresh_; }
+  // The base RTT of the delay signal (0 before the first sample).
+  Duration base_rtt() const { return base_rtt_; }
+  // Queueing delay above `base` that counts as congestion (both rules):
+  // max(rtt_inflation_congestion · base, kQueueingDelayMin).
+  Duration QueueingThreshold(Duration base) const;
+
  private:
   void NewRound(Instant now, const RttEstimator& rtt);
+  // The round that began at round_start_ ends at `now`: the delay rule.
+  void EndRound(Instant now);
+  void Reduce(Instant now);
 
   const TransportOptions* options_;
   uint64_t packet_bytes_;
   uint64_t cwnd_;
   uint64_t ssthresh_;
+  uint64_t cwnd_initial_;  // the delay signal's floor
   uint64_t cwnd_min_;
   Instant recovery_start_{};  // losses of packets sent before this are part of a handled event
   Instant round_start_{};
   uint64_t round_acked_ = 0;  // packets in the current round
   uint64_t round_lost_ = 0;
+  Duration round_rtt_min_{0};  // the smallest RTT sample of the current round
+  uint32_t round_rtt_samples_ = 0;
+  Duration base_rtt_{0};  // 0: no sample yet
+  Instant base_rtt_time_{};
 };
 
 }  // namespace rain::comm

@@ -279,6 +279,7 @@ void TransportImpl::ApplyFrames(Peer& peer, const wire::PacketView& v, Instant n
       if (path != nullptr) {
         if (auto rtt = path->monitor.OnPong(pong->ping_id, pong->transitions, now)) {
           path->rtt.OnSample(*rtt);
+          path->cc.OnRttSample(*rtt, now);
           path->rto_backoff = 0;  // the path is alive
         }
       }

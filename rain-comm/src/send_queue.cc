@@ -255,6 +255,7 @@ void SendQueue::OnAck(const wire::AckFrame& ack, Instant now, std::vector<PathSt
           const Duration delay = std::chrono::microseconds(ack.ack_delay_us);
           if (sample > delay && sample - delay >= paths[p.path].rtt.min_rtt()) sample -= delay;
           paths[p.path].rtt.OnSample(sample);
+          paths[p.path].cc.OnRttSample(sample, now);
         }
         path_acked[p.path] = true;
       }

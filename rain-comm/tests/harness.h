@@ -89,6 +89,9 @@ class Network {
   double duplicate = 0;
   Duration latency = std::chrono::microseconds(100);
   Duration jitter{0};
+  // When > 0, each node's datagrams leave through a link of this rate with an unbounded FIFO in
+  // front of it (a bottleneck with a deep buffer: queueing delay grows with what is queued).
+  uint64_t bottleneck_bytes_per_s = 0;
   std::function<bool(int from, const Datagram&)> filter;  // false: drop
   std::function<void(int from, const Datagram&)> observe;
   std::set<std::pair<Address, Address>> cut;  // (sender addr, receiver addr), one way
@@ -163,6 +166,13 @@ class Network {
     if (loss > 0 && rng_.Chance(loss)) return;
     Duration delay = latency;
     if (jitter.count() > 0) delay += Duration(rng_.Below(static_cast<uint64_t>(jitter.count())));
+    if (bottleneck_bytes_per_s > 0) {
+      Instant& free_at = link_free_[from];
+      free_at = std::max(free_at, now_) +
+                Duration(static_cast<int64_t>(d.bytes.size() * 1'000'000'000ull /
+                                              bottleneck_bytes_per_s));
+      delay += free_at - now_;
+    }
     if (duplicate > 0 && rng_.Chance(duplicate)) in_flight_.emplace(now_ + delay * 2, d);
     in_flight_.emplace(now_ + delay, std::move(d));
   }
@@ -173,6 +183,7 @@ class Network {
   std::vector<std::optional<Transport>> nodes_;
   std::map<int, std::vector<Event>> events_;
   std::multimap<Instant, Datagram> in_flight_;
+  std::map<int, Instant> link_free_;  // per sending node: when its bottleneck link is idle
 };
 
 // Event helpers.

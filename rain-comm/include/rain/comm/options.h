@@ -68,6 +68,11 @@ struct TransportOptions {
   double rtt_inflation_congestion = 0.5;
   double loss_fraction_congestion = 0.25;
   double cwnd_decrease_factor = 0.7;
+  // Delay signal: when even the smallest RTT sample of a round is above the path's base RTT by
+  // the queueing threshold (rtt_inflation_congestion · base RTT, at least 1 ms), a queue stands
+  // in front of the bottleneck: the window stops growing and shrinks by cwnd_decrease_factor
+  // (once per round). Keeps the window from filling socket or router buffers (bufferbloat).
+  bool cwnd_delay_backoff = true;
 
   // --- link monitor (RAINCORE.md §2) ---
   Duration ping_interval = std::chrono::milliseconds(100);
