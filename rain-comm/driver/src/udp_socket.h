@@ -1,6 +1,6 @@
 // A non-blocking UDP socket with batched receive and send (recvmmsg / sendmmsg), private to the
-// TM driver. One per local address. Plain POSIX: the driver waits for readiness with Boost.Asio
-// on fd() and calls these when the socket is ready, so Asio never copies a datagram.
+// TM driver. One per local address. Plain POSIX: the driver waits for readiness with epoll on
+// fd() (edge-triggered) and calls these when the socket is ready.
 //
 // Why batches: on loopback a TM transfer is tens of thousands of datagrams per second; one
 // syscall per datagram costs more than the copy. recvmmsg/sendmmsg move up to kBatchMax per call.

@@ -1,13 +1,16 @@
-// TransportDriver: runs the sans-IO Transport (rain/comm/transport.h) on real UDP sockets with
-// Boost.Asio (DESIGN.md §3 rule 1: "a thin Boost.Asio driver runs them for real").
+// TransportDriver: runs the sans-IO Transport (rain/comm/transport.h) on real UDP sockets
+// (DESIGN.md §3 rule 1: "a thin Boost.Asio driver runs them for real"; deviation: the event loop
+// is a small epoll loop of our own instead of Boost.Asio, whose per-wait epoll_ctl and timerfd
+// resets cost a syscall each per wakeup — docs/transport-driver.md).
 //
 // Thread model (docs/transport-driver.md): one I/O thread owns the Transport, one non-blocking UDP
 // socket per local address (TransportOptions::local_addresses) and one timer armed from
-// PollDeadline. Readable sockets are drained with recvmmsg in batches; after every batch, timer
-// or command the driver drains PollEvent (to the event handler) and PollTransmit (into sendmmsg
-// batches per socket). Other threads talk to the I/O thread only through a bounded command queue
-// plus a wakeup (Post, SendReliable) and, if no handler is given, a bounded event queue
-// (WaitEvent). The Transport core never sees a socket: the driver maps comm::Address to sockaddr.
+// PollDeadline (the timeout of the loop's epoll wait). Readable sockets are drained with recvmmsg
+// in batches; after every batch, timer or command the driver drains PollEvent (to the event
+// handler) and PollTransmit (into sendmmsg batches per socket). Other threads talk to the I/O
+// thread only through a bounded command queue plus a wakeup (Post, SendReliable) and, if no handler
+// is given, a bounded event queue (WaitEvent). The Transport core never sees a socket: the driver
+// maps comm::Address to sockaddr.
 //
 // An upper layer (UpperLayer below: the GCM stacked on the Transport, via rain::node::NodeStack)
 // runs on the I/O thread too: it receives the Transport's events, has its outputs drained after
@@ -79,6 +82,7 @@ struct DriverStats {
   uint64_t turns_capped = 0;             // turns that hit turn_transmit_bytes_max
   uint64_t turn_transmit_bytes_max = 0;  // most datagram bytes built in one turn
   uint64_t turn_ns_max = 0;              // longest turn (wall time, CLOCK_MONOTONIC)
+  uint64_t read_pauses = 0;              // times the full event queue stopped socket reads
 };
 
 // A sans-IO layer stacked on the Transport and run by the driver on its I/O thread (the GCM,
