@@ -244,9 +244,10 @@ TEST(Driver, HugeMultiPeerSendIsBuiltInBoundedTurns) {
   DriverStats s = (*a)->driver_stats();
   EXPECT_LE(s.turn_transmit_bytes_max, kTurnBytes + kPacketBytesMax);
   // 12 MiB cannot fit in turns of 256 KiB: the bound was hit many times and the rest was posted.
-  // Not every byte is built in a capped turn: the loop reads the sockets before it runs a capped
-  // turn's continuation, and an ack that opens a window by a few packets builds them in its own
-  // (uncapped) turn; so at least half of the 38 turns that 12 MiB would need at the budget.
+  // Not every byte is built in a capped turn: when a congestion window is full (the delay signal
+  // keeps it near the path's queueing threshold), an ack that opens it by a few packets builds
+  // them in a turn of its own, below the budget; so at least half of the 38 turns that 12 MiB
+  // would need at the budget.
   EXPECT_GE(s.turns_capped, 3 * kMessageBytes / (kTurnBytes + kPacketBytesMax) / 2);
   EXPECT_GT(s.turns, s.turns_capped);
 }
