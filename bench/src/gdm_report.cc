@@ -15,9 +15,11 @@ namespace {
 constexpr double kCpuPctMax = 0.2;
 constexpr double kUpdatesPerSMin = 50000;
 constexpr double kCommitMsP99Max = 10;
-// "New leader within the membership failover bound + 50 ms": issue 4's failover bound is a
-// 150 ms median (docs/benchmarks.md, Membership).
-constexpr double kFailoverMsMax = 150 + 50;
+// "New leader within the membership failover bound + 50 ms": the election may add at most 50 ms
+// to the membership failover of the same trial (kill -> view without the leader), and that
+// failover's own bound is issue 4's 150 ms median (docs/benchmarks.md, Membership).
+constexpr double kElectionMsMax = 50;
+constexpr double kMembershipFailoverMsMax = 150;
 
 std::string Verdict(bool met) { return met ? "met" : "MISSED"; }
 
@@ -83,11 +85,19 @@ std::string FormatGdmTable(const GdmBenchReport& r) {
                   FormatFixed(r.max_rate_commit_ms_p99, 2),
               "", ""});
     if (!r.failover_ms.empty()) {
-      const double median = Median(r.failover_ms);
-      t.AddRow({n + "leader failover ms median", FormatFixed(median, 1), "<= 200 (150 + 50)",
-                Verdict(median <= kFailoverMsMax)});
+      std::vector<double> added;  // per trial: leader known everywhere - view installed everywhere
+      for (size_t i = 0; i < r.failover_ms.size() && i < r.failover_view_ms.size(); ++i) {
+        added.push_back(r.failover_ms[i] - r.failover_view_ms[i]);
+      }
+      const double view_median = Median(r.failover_view_ms);
+      t.AddRow({n + "leader failover ms median", FormatFixed(Median(r.failover_ms), 1),
+                "<= view + 50", Verdict(Median(added) <= kElectionMsMax)});
       t.AddRow({n + "leader failover ms max", FormatFixed(MaxOf(r.failover_ms), 1), "", ""});
       t.AddRow({n + "leader failover ms each", Each(r.failover_ms, 0), "", ""});
+      t.AddRow({n + "  of which view without it, median", FormatFixed(view_median, 1), "<= 150",
+                Verdict(view_median <= kMembershipFailoverMsMax)});
+      t.AddRow({n + "  view without it, each", Each(r.failover_view_ms, 0), "", ""});
+      t.AddRow({n + "  leader after the view, each", Each(added, 0), "<= 50", ""});
     }
   }
   return out + t.Render();
@@ -119,6 +129,8 @@ nlohmann::ordered_json GdmBenchJson(const GdmBenchReport& r) {
                                       ? nlohmann::ordered_json(nullptr)
                                       : nlohmann::ordered_json(MaxOf(r.failover_ms));
   doc["leader_failover_ms_each"] = Array(r.failover_ms);
+  doc["leader_failover_view_ms_each"] = Array(r.failover_view_ms);
+  doc["leader_election_ms_each"] = Array(r.election_ms);
   doc["max_rate_nodes"] = r.failover_nodes;
   doc["max_rate_window"] = r.window;
   doc["max_rate_commit_ms_p50"] = r.max_rate_commit_ms_p50;

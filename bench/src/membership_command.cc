@@ -52,7 +52,7 @@ void AddMembershipBenchCommand(CLI::App& bench, int* exit_status) {
   cmd->add_option("--trials", o.trials, "Failover/join trials (default 10)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--mcast-messages", o.mcast_messages,
-                  "Messages per throughput row (default 20000; fewer for 16 KiB: <= 128 MiB)")
+                  "Messages per throughput row (default 200000; fewer for 16 KiB: <= 128 MiB)")
       ->check(CLI::Range(2, 10'000'000));
   cmd->add_option("--latency-messages", o.latency_messages,
                   "Paced 64-byte messages for the latency row (default 300, one per 5 ms)")

@@ -70,11 +70,11 @@ Gcm::~Gcm() = default;
 // Plumbing.
 
 void Gcm::Out(NodeId to, std::shared_ptr<const std::vector<uint8_t>> bytes, bool reliable,
-              TagKind kind) {
+              TagKind kind, std::shared_ptr<const std::vector<uint8_t>> payload) {
   Transmit tx{to, std::move(bytes), 0, reliable};
   if (reliable) {
     tx.tag = next_tag_++;
-    tags_.emplace(tx.tag, TagInfo{kind, to});
+    tags_.emplace(tx.tag, TagInfo{kind, to, std::move(payload)});
     if (kind == TagKind::kToken) pass_tag_ = tx.tag;
   }
   sends_.push_back(std::move(tx));
@@ -137,7 +137,12 @@ void Gcm::HandleSendOutcome(Instant now, SendTag tag, bool delivered) {
   if (it == tags_.end()) return;
   TagInfo info = it->second;
   tags_.erase(it);
-  if (delivered) return;
+  if (delivered) {
+    if (info.kind == TagKind::kDirect && info.notify_delivered) {
+      Emit(DirectSendDelivered{info.to, std::move(info.payload)});
+    }
+    return;
+  }
   switch (info.kind) {
     case TagKind::kToken:
       if (tag == pass_tag_) OnTokenPassFailed(now);
@@ -148,7 +153,7 @@ void Gcm::HandleSendOutcome(Instant now, SendTag tag, bool delivered) {
     case TagKind::kData:
       break;  // the receiver asks for a retransmission on the token, or is removed
     case TagKind::kDirect:
-      Emit(DirectSendFailed{info.to});
+      Emit(DirectSendFailed{info.to, std::move(info.payload)});
       break;
   }
 }
@@ -187,12 +192,14 @@ Status Gcm::Multicast(Instant now, std::vector<uint8_t> payload, Service service
 }
 
 Status Gcm::Send(Instant now, std::span<const NodeId> to, std::vector<uint8_t> payload,
-                 bool reliable) {
+                 bool reliable, bool notify_delivered) {
   (void)now;
   if (payload.size() > config_.options.max_message_bytes)
     return InvalidArgumentError("gcm: message larger than max_message_bytes");
-  auto bytes = std::make_shared<const std::vector<uint8_t>>(
-      Encode(Direct{std::move(payload)}, config_.cluster_id));
+  // The payload is kept (shared by every target's outcome) so a failure can name what failed.
+  auto kept = std::make_shared<const std::vector<uint8_t>>(std::move(payload));
+  auto bytes =
+      std::make_shared<const std::vector<uint8_t>>(Encode(Direct{*kept}, config_.cluster_id));
   for (NodeId n : to) {
     if (!std::binary_search(config_.eligible.begin(), config_.eligible.end(), n))
       return InvalidArgumentError("gcm: " + rain::ToString(n) + " is not eligible");
@@ -202,9 +209,11 @@ Status Gcm::Send(Instant now, std::span<const NodeId> to, std::vector<uint8_t> p
       Direct d;
       RAIN_ASSIGN_OR_RETURN(Message m, Decode(*bytes, config_.cluster_id));
       Emit(Received{n, reliable, std::move(std::get<Direct>(m).payload)});
+      if (reliable && notify_delivered) Emit(DirectSendDelivered{n, kept});
       continue;
     }
-    Out(n, bytes, reliable, TagKind::kDirect);
+    Out(n, bytes, reliable, TagKind::kDirect, reliable ? kept : nullptr);
+    if (reliable && notify_delivered) tags_[sends_.back().tag].notify_delivered = true;
   }
   return Status::Ok();
 }

@@ -74,7 +74,7 @@ Status Gdm::HandleGcmEvent(Instant, const Event& e) {
       OnAck(r->from, *a);
     }
   } else if (auto* f = std::get_if<DirectSendFailed>(&e)) {
-    OnSendFailed(f->to);
+    OnSendFailed(f->to, f->payload);
   }
   return Status::Ok();
 }
@@ -91,6 +91,7 @@ void Gdm::OnView(const View& v) {
   snapshot_sent_.clear();
   snapshot_to_.clear();
   resends_ = 0;
+  chunk_resends_ = 0;
   if (!v.primary) {
     // The view cannot learn that every member of the primary side synced what was applied here.
     FailAppliedPending(

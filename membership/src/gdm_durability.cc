@@ -101,15 +101,34 @@ void Gdm::BroadcastDurable() {
 
 // A reliable send to `to` failed on every path, yet `to` may stay in the view (the TM's failure
 // report is a suspicion, not a fact): re-send what it may be waiting for, within a budget.
-void Gdm::OnSendFailed(NodeId to) {
+// When the failure names its payload, only that message is re-sent: the TM fails every message
+// queued to a peer at once, and answering each of a snapshot's n chunk failures with the whole
+// snapshot queued n copies of it (64 x 30 MB at one donor, which then stalled and was removed).
+void Gdm::OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_t>>& payload) {
   if (!view_ || !view_->Contains(to) || to == self_) return;
+  if (payload && payload->size() > 1 &&
+      (*payload)[1] == static_cast<uint8_t>(GdmMsgType::kSnapshotChunk)) {
+    // A chunk of this view's snapshot (an older view's is of no use to anyone): each failed
+    // chunk is re-sent, up to max_resends_per_view times the snapshot's chunks per view.
+    if (!snapshot_to_.count(to) ||
+        chunk_resends_ >= options_.max_resends_per_view * snapshot_sent_.size()) {
+      return;
+    }
+    auto m = DecodeGdm(options_.cluster_id, *payload);
+    if (!m.ok()) return;
+    auto* c = std::get_if<SnapshotChunkMsg>(&*m);
+    if (c == nullptr || c->view != view_->id) return;
+    chunk_resends_++;
+    commands_.push_back(GcmSend{{to}, *payload});
+    return;
+  }
   if (resends_ >= options_.max_resends_per_view) return;
   resends_++;
   if (mode_ == GdmMode::kActive && acks_.count(self_)) {
     DurableAckMsg a{view_->id, acks_[self_]};
     commands_.push_back(GcmSend{{to}, EncodeGdm(options_.cluster_id, a)});
   }
-  if (snapshot_to_.count(to)) {
+  if (!payload && snapshot_to_.count(to)) {  // unknown message: it may have been any chunk
     for (const auto& chunk : snapshot_sent_) commands_.push_back(GcmSend{{to}, chunk});
   }
 }

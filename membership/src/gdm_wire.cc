@@ -241,8 +241,12 @@ bool PeekSingleWrite(uint64_t cluster_id, std::span<const uint8_t> bytes, Single
   if (p[0] != kGdmWireVersion || p[1] != static_cast<uint8_t>(GdmMsgType::kCommit) ||
       LoadLe<uint16_t>(p + 2) != 0 || LoadLe<uint64_t>(p + 4) != cluster_id)
     return false;
+  // Only the canonical encoding (EncodeGdm's: item_kind kData, offset 0, both unused by a kWrite)
+  // takes the fast path, so the view means exactly what the full decoder returns; any other
+  // spelling of the same write is decoded, and applied identically, by the full decoder.
   if (LoadLe<uint32_t>(p + kCountAt) != 1 || p[kKindAt] != static_cast<uint8_t>(OpKind::kWrite) ||
-      (p[kItemKindAt] != 1 && p[kItemKindAt] != 2))
+      p[kItemKindAt] != static_cast<uint8_t>(ItemKind::kData) ||
+      LoadLe<uint64_t>(p + kOffsetAt) != 0)
     return false;
   uint32_t n = LoadLe<uint32_t>(p + kLengthAt);
   if (n > kGdmWireMaxBytes || bytes.size() - kValueAt != n) return false;

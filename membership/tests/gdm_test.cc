@@ -76,6 +76,10 @@ TEST(GdmWire, SingleWriteViewMatchesTheFullDecoder) {
       CommitMsg{n2, 6, 0, 12, {ItemOp{OpKind::kWriteAt, 42, ItemKind::kData, 1, B("x")}}},
       CommitMsg{n2, 7, 0, 13, {w.ops[0], w.ops[0]}},
       CommitMsg{n2, 8, 0, 14, {ItemOp{OpKind::kCreate, 42, ItemKind::kLock, 0, {}}}},
+      // Non-canonical kWrites (fields a whole write ignores, set): found by fuzz_gdm_wire, whose
+      // view had dropped them and so meant a different message than DecodeGdm's.
+      CommitMsg{n2, 9, 0, 15, {ItemOp{OpKind::kWrite, 42, ItemKind::kData, 7, B("y")}}},
+      CommitMsg{n2, 10, 0, 16, {ItemOp{OpKind::kWrite, 42, ItemKind::kLock, 0, B("z")}}},
       DurableAckMsg{ViewId{3, n1, 9, n2}, 99},
   };
   for (const GdmMessage& m : others) {
@@ -334,6 +338,55 @@ TEST(Gdm, StaleFencingEpochIsRefused) {
             StatusCode::kFailedPrecondition);
   uint64_t e2 = f.sim.election(n1).current()->epoch;
   EXPECT_TRUE(f.Run(n1, [&](Gdm& g, Instant t) { return g.Write(t, 1, B("new"), e2); }).ok());
+}
+
+// The TM fails every message queued to a peer at once. The donor used to answer each failed chunk
+// with the whole snapshot again (n failures -> n x n chunks: 64 x 30 MB queued at one raind, which
+// stalled and took the ring down with it); now each failed chunk is re-sent alone, once.
+TEST(Gdm, FailedSnapshotChunksAreResentOneForOne) {
+  Manual m(GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64});
+  for (int i = 1; i <= 10; ++i) {
+    auto op = m.g.Create(m.now, ItemId(i), B(std::string(50, static_cast<char>('a' + i))));
+    ASSERT_TRUE(op.ok());
+    m.Deliver(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  }
+  while (m.g.PollGcmCommand()) {
+  }
+  // A new view of the same two members, where n2 reports an older state: n1 is the donor.
+  m.v = View{ViewId{2, n1, 1, n1}, {n1, n2}, true, {}};
+  (void)m.g.HandleGcmEvent(m.now, ViewInstalled{m.v});
+  m.Deliver(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  m.Deliver(n2, EncodeGdm(7, SummaryMsg{n2, m.v.id, ViewId{}, 0, 0}));
+  std::vector<std::vector<uint8_t>> chunks;
+  while (auto c = m.g.PollGcmCommand()) {
+    auto* send = std::get_if<GcmSend>(&*c);
+    ASSERT_NE(send, nullptr);
+    auto msg = DecodeGdm(7, send->payload);
+    ASSERT_TRUE(msg.ok());
+    if (std::holds_alternative<SnapshotChunkMsg>(*msg)) {
+      EXPECT_EQ(send->to, std::vector<NodeId>{n2});
+      chunks.push_back(send->payload);
+    }
+  }
+  ASSERT_GT(chunks.size(), 4u);
+  for (const auto& chunk : chunks) {
+    auto failed = std::make_shared<const std::vector<uint8_t>>(chunk);
+    ASSERT_TRUE(m.g.HandleGcmEvent(m.now, DirectSendFailed{n2, failed}).ok());
+  }
+  std::vector<std::vector<uint8_t>> resent;
+  while (auto c = m.g.PollGcmCommand()) {
+    auto* send = std::get_if<GcmSend>(&*c);
+    ASSERT_NE(send, nullptr);
+    EXPECT_EQ(send->to, std::vector<NodeId>{n2});
+    resent.push_back(send->payload);
+  }
+  EXPECT_EQ(resent, chunks);  // one for one, in the order they failed
+  // A chunk of another view's snapshot is of no use to anyone: not re-sent.
+  std::vector<uint8_t> old = EncodeGdm(7, SnapshotChunkMsg{ViewId{1, n1, 1, n1}, 3, 0, 1, B("x")});
+  ASSERT_TRUE(m.g.HandleGcmEvent(
+                     m.now, DirectSendFailed{n2, std::make_shared<const std::vector<uint8_t>>(old)})
+                  .ok());
+  EXPECT_FALSE(m.g.PollGcmCommand().has_value());
 }
 
 TEST(Gdm, RejoiningNodeGetsTheStateInChunks) {

@@ -1,5 +1,6 @@
 // NodeStack's data layer: the GDM and the election on the GCM (include/rain/node/stack.h,
 // docs/gdm.md §2 "What the host must do").
+#include <algorithm>
 #include <variant>
 
 #include "rain/node/stack.h"
@@ -17,6 +18,14 @@ bool NodeStack::RouteDataLayer(Instant now) {
     while (std::optional<membership::Event> e = gcm_.PollEvent()) {
       if (const auto* v = std::get_if<membership::ViewInstalled>(&*e)) {
         election_->HandleView(v->view);
+        // What waits is for the old view (every GDM message names its view): drop it.
+        for (auto& [to, p] : paced_) p.queued.clear();
+      } else if (const auto* ok = std::get_if<membership::DirectSendDelivered>(&*e)) {
+        if (ok->payload) OnPacedOutcome(now, ok->to, ok->payload->size());
+      } else if (const auto* failed = std::get_if<membership::DirectSendFailed>(&*e)) {
+        if (failed->payload && failed->payload->size() >= kDirectPacedBytesMin) {
+          OnPacedOutcome(now, failed->to, failed->payload->size());
+        }
       }
       // Malformed GDM payloads are dropped by the Gdm (its state is unchanged); only counted.
       if (!gdm_->HandleGcmEvent(now, *e).ok()) ++stats_.gdm_messages_dropped;
@@ -59,6 +68,14 @@ void NodeStack::RunGdmCommand(Instant now, membership::GcmCommand c) {
       gdm_->HandleCommandRefused(m->op, s);
     }
   } else if (auto* d = std::get_if<membership::GcmSend>(&c)) {
+    if (d->payload.size() >= kDirectPacedBytesMin) {
+      for (size_t i = 0; i < d->to.size(); ++i) {
+        DirectPacing& p = paced_[d->to[i]];
+        p.queued.push_back(i + 1 == d->to.size() ? std::move(d->payload) : d->payload);
+        PaceDirect(now, d->to[i]);
+      }
+      return;
+    }
     // A refused point-to-point send (an ack, a snapshot chunk) is what a failed one is: the
     // GDM re-sends on DirectSendFailed, so report it that way for each target.
     if (!gcm_.Send(now, d->to, std::move(d->payload), /*reliable=*/true).ok()) {
@@ -68,6 +85,30 @@ void NodeStack::RunGdmCommand(Instant now, membership::GcmCommand c) {
       }
     }
   }
+}
+
+void NodeStack::PaceDirect(Instant now, NodeId to) {
+  DirectPacing& p = paced_[to];
+  while (!p.queued.empty() && (p.in_flight_bytes == 0 ||
+                               p.in_flight_bytes + p.queued.front().size() <= kDirectWindowBytes)) {
+    std::vector<uint8_t> payload = std::move(p.queued.front());
+    p.queued.pop_front();
+    const size_t bytes = payload.size();
+    const NodeId target[] = {to};
+    if (!gcm_.Send(now, target, std::move(payload), /*reliable=*/true, /*notify_delivered=*/true)
+             .ok()) {
+      ++stats_.gdm_commands_refused;
+      gdm_->HandleGcmEvent(now, membership::DirectSendFailed{to}).IgnoreError();
+      continue;
+    }
+    p.in_flight_bytes += bytes;
+  }
+}
+
+void NodeStack::OnPacedOutcome(Instant now, NodeId to, size_t bytes) {
+  DirectPacing& p = paced_[to];
+  p.in_flight_bytes -= std::min(p.in_flight_bytes, bytes);
+  PaceDirect(now, to);
 }
 
 void NodeStack::HandlePersisted(Instant now, uint64_t ticket, const Status& status) {

@@ -589,13 +589,29 @@ Status TransportDriver::Post(std::function<void(Transport&, Instant)> fn, Durati
 }
 
 Status TransportDriver::Run(std::function<Status(Transport&, Instant)> fn, Duration wait) {
-  auto promise = std::make_shared<std::promise<Status>>();
-  std::future<Status> result = promise->get_future();
+  // Callers pass lambdas that capture their stack by reference, so `fn` must never start after
+  // Run returned. A command that has not started when the wait ends is abandoned (it will see
+  // kAbandoned and skip `fn`); one that has started is waited for, since it finishes in one turn.
+  enum : int { kPending = 0, kStarted = 1, kAbandoned = 2 };
+  struct Shared {
+    std::atomic<int> state{kPending};
+    std::promise<Status> promise;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::future<Status> result = shared->promise.get_future();
   RAIN_RETURN_IF_ERROR(impl_->Post(
-      [fn = std::move(fn), promise](Transport& t, Instant now) { promise->set_value(fn(t, now)); },
+      [fn = std::move(fn), shared](Transport& t, Instant now) {
+        int expected = kPending;
+        if (!shared->state.compare_exchange_strong(expected, kStarted)) return;
+        shared->promise.set_value(fn(t, now));
+      },
       wait));
   if (result.wait_for(wait) != std::future_status::ready) {
-    return DeadlineExceededError("driver did not run the command in time");
+    int expected = kPending;
+    if (shared->state.compare_exchange_strong(expected, kAbandoned)) {
+      return DeadlineExceededError("driver did not run the command in time");
+    }
+    result.wait();  // started: it runs to completion on the I/O thread
   }
   return result.get();
 }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -306,6 +307,39 @@ TEST(Driver, RunAfterStartSeesTheBoundPort) {
                   })
                   .ok());
   EXPECT_EQ(seen, bound);
+}
+
+// raind's control thread calls Run with lambdas that capture its stack by reference; when the I/O
+// thread was busy for longer than the wait, the command used to run after Run had returned and
+// wrote through dangling references (raind crashed: a status query during a 30 MB snapshot).
+TEST(Driver, RunThatTimesOutNeverRunsItsFunctionLater) {
+  auto a = TransportDriver::Start(Options(1));
+  ASSERT_TRUE(a.ok());
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> blocked;
+  ASSERT_TRUE((*a)->Post([&](Transport&, Instant) {
+                    blocked.set_value();
+                    released.wait();  // the I/O thread is busy until the test says so
+                  })
+                  .ok());
+  blocked.get_future().wait();
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  {
+    int on_this_stack = 0;
+    Status s = (*a)->Run(
+        [&on_this_stack, ran](Transport&, Instant) {
+          ran->store(true);
+          on_this_stack = 1;
+          return Status::Ok();
+        },
+        milliseconds(20));
+    EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded);
+  }
+  release.set_value();
+  // Commands run in order: once this one ran, the abandoned one had its turn.
+  ASSERT_TRUE((*a)->Run([](Transport&, Instant) { return Status::Ok(); }).ok());
+  EXPECT_FALSE(ran->load());
 }
 
 }  // namespace

@@ -72,6 +72,14 @@ def main():
     number(doc, "leader_failover_ms", positive=True)
     if len(doc.get("leader_failover_ms_each", [])) != 1 or doc.get("max_rate_nodes") != 3:
         fail("want one failover trial on 3 nodes: %r" % doc)
+    # The trial split into the membership failover and the election's share after it.
+    view = doc.get("leader_failover_view_ms_each", [])
+    election = doc.get("leader_election_ms_each", [])
+    if len(view) != 1 or len(election) != 1:
+        fail("want the view and election split of the one trial: %r" % doc)
+    if not 0 < view[0] <= doc["leader_failover_ms"] or election[0] < 0:
+        fail("view without the leader must come after the kill and before the new leader: %r" %
+             doc)
 
     bad = subprocess.run([rain, "bench", "gdm", "--failover-nodes", "2", "--json"],
                          capture_output=True, text=True, timeout=60)

@@ -78,7 +78,12 @@ struct GdmBenchReport {
   double max_rate_commit_ms_p50 = 0;
   double max_rate_commit_ms_p99 = 0;
   int64_t max_rate_failed = 0;
-  std::vector<double> failover_ms;  // one per trial
+  std::vector<double> failover_ms;  // one per trial: kill -9 -> every survivor knows a new leader
+  // The same trials split: kill -9 -> every survivor installed a view without the leader (the
+  // membership failover), and the election's own share: per trial the largest gap at one
+  // survivor between that view and its new-leader event.
+  std::vector<double> failover_view_ms;
+  std::vector<double> election_ms;
 };
 
 // Runs the benchmark. Progress lines go to `progress` (may be null). `rain_path` is the running

@@ -81,13 +81,22 @@ struct Received {
 };
 struct DirectSendFailed {
   NodeId to = kNoNode;
+  // The payload given to Send, so the user can re-send exactly what failed (null when unknown:
+  // then anything sent to `to` may be lost).
+  std::shared_ptr<const std::vector<uint8_t>> payload;
+};
+// A reliable Send made with notify_delivered: the TM acknowledged it at `to` (for pacing bulk
+// point-to-point traffic such as a state transfer).
+struct DirectSendDelivered {
+  NodeId to = kNoNode;
+  std::shared_ptr<const std::vector<uint8_t>> payload;
 };
 struct MasterLockGranted {};
 // The lock was taken away: its holder left the primary view, or the ring was regenerated.
 struct MasterLockLost {};
 
 using Event = std::variant<ViewInstalled, Delivered, Received, DirectSendFailed, MasterLockGranted,
-                           MasterLockLost>;
+                           MasterLockLost, DirectSendDelivered>;
 
 // What must survive a restart for the single-primary guarantee (like Paxos acceptor state).
 struct StableState {
@@ -132,8 +141,10 @@ class Gcm {
   // (including self). ResourceExhausted when the send queue is full, InvalidArgument when too
   // large.
   Status Multicast(Instant now, std::vector<uint8_t> payload, Service service = Service::kAgreed);
-  // Point-to-point to each of `to`, reliable (failure -> DirectSendFailed) or unreliable.
-  Status Send(Instant now, std::span<const NodeId> to, std::vector<uint8_t> payload, bool reliable);
+  // Point-to-point to each of `to`, reliable (failure -> DirectSendFailed) or unreliable. With
+  // `notify_delivered` (reliable only) each target's acknowledgement is a DirectSendDelivered.
+  Status Send(Instant now, std::span<const NodeId> to, std::vector<uint8_t> payload, bool reliable,
+              bool notify_delivered = false);
   // Asks for the master lock; MasterLockGranted follows when the token grants it (only in a
   // primary view). FailedPrecondition if already held or requested.
   Status AcquireMasterLock(Instant now);
@@ -170,6 +181,8 @@ class Gcm {
   struct TagInfo {
     TagKind kind;
     NodeId to;
+    std::shared_ptr<const std::vector<uint8_t>> payload;  // kDirect: the user's payload
+    bool notify_delivered = false;                        // kDirect: DirectSendDelivered
   };
   struct Joiner {
     ViewId known_primary;
@@ -184,7 +197,7 @@ class Gcm {
 
   // gcm.cc: plumbing
   void Out(NodeId to, std::shared_ptr<const std::vector<uint8_t>> bytes, bool reliable,
-           TagKind kind);
+           TagKind kind, std::shared_ptr<const std::vector<uint8_t>> payload = nullptr);
   void SendMsg(NodeId to, const Message& m, bool reliable, TagKind kind);
   void Emit(Event e);
   size_t RingSize() const;

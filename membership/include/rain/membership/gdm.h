@@ -124,7 +124,7 @@ class Gdm {
   void OnView(const View& v);
   void OnDelivered(const Delivered& d);
   void OnCommit(NodeId sender, CommitMsg& c, uint32_t crc);
-  void OnSendFailed(NodeId to);
+  void OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_t>>& payload);
   Result<OpId> Issue(std::vector<ItemOp> ops, uint64_t fence);
   void Complete(OpId op, Status st, ItemId item = 0);
   void SendSafe(std::vector<uint8_t> payload, OpId op);
@@ -179,8 +179,9 @@ class Gdm {
   // As donor: the encoded chunks and who needs them, kept for re-sends (OnSendFailed).
   std::vector<std::vector<uint8_t>> snapshot_sent_;
   std::set<NodeId> snapshot_to_;
-  size_t resends_ = 0;       // in this view
-  uint64_t sync_index_ = 0;  // the view's sync point (0: not reached)
+  size_t resends_ = 0;        // in this view
+  size_t chunk_resends_ = 0;  // in this view: single failed chunks re-sent
+  uint64_t sync_index_ = 0;   // the view's sync point (0: not reached)
   bool epoch_announced_ = false;
 
   // Durability (gdm_durability.cc).

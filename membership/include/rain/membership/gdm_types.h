@@ -153,7 +153,9 @@ struct GdmOptions {
   size_t snapshot_chunk_bytes = 256u << 10;          // state transfer chunk
   size_t max_buffered_while_catching_up = 1u << 16;  // deliveries held until the snapshot lands
   size_t max_lock_waiters = 64;
-  // Re-sends (acks, snapshots) after DirectSendFailed, per view.
+  // Re-sends after DirectSendFailed, per view: acks (and, for a failure that does not name its
+  // message, the whole snapshot) this many times; a failed snapshot chunk is re-sent alone, up
+  // to this many times the snapshot's chunk count.
   size_t max_resends_per_view = 64;
   // Group commit: PollPersist hands out no new batch while this many are at the Storage seam
   // (0: no limit, a batch after every input). Changes made meanwhile go into the next batch, so

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -68,6 +69,12 @@ class EpochStorage {
 
 // Bytes of a GCM message kept for the GDM's commit header (frame 16, commit fields 32, one op
 // 22: 70 bytes today), so that an item of max_item_bytes always fits one GCM message.
+// A GDM point-to-point message at least this large (a state-transfer chunk, not an ack) is paced:
+// at most kDirectWindowBytes of them in flight per target. The donor of a 30 MB state used to hand
+// the TM all of it at once for every stale member; the burst filled the peers' socket buffers,
+// token passes failed on both paths, and the ring dissolved (docs/gdm.md, "State transfer").
+inline constexpr size_t kDirectPacedBytesMin = 64u << 10;
+inline constexpr size_t kDirectWindowBytes = 1u << 20;
 inline constexpr size_t kGdmCommitReserveBytes = 4096;
 
 // The largest GDM item a stack with these ring options can carry: the GCM's max_message_bytes
@@ -178,6 +185,10 @@ class NodeStack {
   // until nothing moves. Returns true if anything moved. No-op without the data layer.
   bool RouteDataLayer(Instant now);
   void RunGdmCommand(Instant now, membership::GcmCommand c);
+  // Bulk point-to-point GDM messages (snapshot chunks) leave at most kDirectWindowBytes per
+  // target at a time; an outcome (delivered or failed) lets the next ones go.
+  void PaceDirect(Instant now, NodeId to);
+  void OnPacedOutcome(Instant now, NodeId to, size_t bytes);
 
   NodeStackOptions options_;
   membership::Gcm gcm_;
@@ -198,6 +209,11 @@ class NodeStack {
   std::deque<membership::GdmEvent> gdm_events_;
   std::deque<election::ElectionEvent> election_events_;
   std::deque<membership::PersistBatch> persists_;
+  struct DirectPacing {
+    std::deque<std::vector<uint8_t>> queued;
+    size_t in_flight_bytes = 0;
+  };
+  std::map<NodeId, DirectPacing> paced_;
 };
 
 }  // namespace rain::node

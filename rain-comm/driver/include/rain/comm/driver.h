@@ -134,7 +134,9 @@ class TransportDriver {
   // in the command queue; ResourceExhausted if there is none, FailedPrecondition once stopped.
   Status Post(std::function<void(Transport&, Instant now)> fn,
               Duration wait = std::chrono::seconds(1));
-  // Thread-safe. Runs `fn` on the I/O thread and waits for its result.
+  // Thread-safe. Runs `fn` on the I/O thread and waits for its result. DeadlineExceeded when
+  // `fn` has not started within `wait`; it then never runs, so `fn` may capture the caller's
+  // stack by reference (a command that has started is always waited for).
   Status Run(std::function<Status(Transport&, Instant now)> fn,
              Duration wait = std::chrono::seconds(10));
   // Thread-safe SendReliable: runs on the I/O thread and returns the MessageId (or the core's
