@@ -448,13 +448,14 @@ void PrintStatsDelta(std::FILE* out, const std::string& row, const StatsSnapshot
                      const StatsSnapshot& b) {
   std::fprintf(
       out,
-      "  %s: packets sent %llu lost %llu retransmitted %llu, rto %llu, flow-blocked "
-      "%llu; datagrams sent %llu received %llu, send syscalls %llu, receive syscalls "
-      "%llu, wakeups %llu\n",
+      "  %s: packets sent %llu lost %llu retransmitted %llu, rto %llu, probes %llu, "
+      "flow-blocked %llu; datagrams sent %llu received %llu, send syscalls %llu, receive "
+      "syscalls %llu, wakeups %llu\n",
       row.c_str(), static_cast<unsigned long long>(b.tm.packets_sent - a.tm.packets_sent),
       static_cast<unsigned long long>(b.tm.packets_lost - a.tm.packets_lost),
       static_cast<unsigned long long>(b.tm.packets_retransmitted - a.tm.packets_retransmitted),
       static_cast<unsigned long long>(b.tm.rto_expirations - a.tm.rto_expirations),
+      static_cast<unsigned long long>(b.tm.probe_timeouts - a.tm.probe_timeouts),
       static_cast<unsigned long long>(b.tm.flow_control_blocked - a.tm.flow_control_blocked),
       static_cast<unsigned long long>(b.driver.datagrams_sent - a.driver.datagrams_sent),
       static_cast<unsigned long long>(b.driver.datagrams_received - a.driver.datagrams_received),
