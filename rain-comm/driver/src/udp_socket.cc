@@ -155,14 +155,21 @@ Result<size_t> UdpSocket::Receive(ReceiveBatch& batch) {
   }
   batch.count_ = 0;
   int n;
-  do {
-    n = ::recvmmsg(fd_, msgs.data(), ReceiveBatch::kBatchMax, MSG_DONTWAIT, nullptr);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
+  // ICMP errors from earlier sends surface here (ECONNREFUSED on an unconnected socket is not
+  // reported on Linux, but be tolerant): they are not fatal for a datagram socket. Reporting one
+  // clears it, and datagrams may be queued behind it: read again (a few times at most), because
+  // the driver's edge-triggered wait reports a non-empty socket only once (0 means empty).
+  constexpr int kSocketErrorsSkippedMax = 4;
+  for (int errors = 0;; ++errors) {
+    do {
+      n = ::recvmmsg(fd_, msgs.data(), ReceiveBatch::kBatchMax, MSG_DONTWAIT, nullptr);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) break;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return size_t{0};
-    // ICMP errors from earlier sends surface here (ECONNREFUSED on an unconnected socket is
-    // not reported on Linux, but be tolerant): they are not fatal for a datagram socket.
-    if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) return size_t{0};
+    if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
+      if (errors < kSocketErrorsSkippedMax) continue;
+      return IoError("recvmmsg on " + local_.ToString() + ": socket errors in a row", errno);
+    }
     return IoError("recvmmsg on " + local_.ToString(), errno);
   }
   for (int i = 0; i < n; ++i) {
