@@ -482,6 +482,28 @@ Result<ViewAgreement> LocalCluster::WaitForView(const std::vector<int>& members,
   }
 }
 
+bool LocalCluster::WaitForLinks(milliseconds timeout) const {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  for (;;) {
+    bool all_up = true;
+    for (const NodeStatus& s : QueryAll(kStatusTimeoutInWait)) {
+      if (!s.up || !s.status.contains("peers") || !s.status["peers"].is_array()) {
+        all_up = false;
+        break;
+      }
+      for (const auto& peer : s.status["peers"]) {
+        if (!peer.value("reachable", false) || !peer.contains("links")) all_up = false;
+        for (const auto& link : peer.value("links", nlohmann::json::array())) {
+          if (!link.value("up", false)) all_up = false;
+        }
+      }
+    }
+    if (all_up) return true;
+    if (Clock::now() >= deadline) return false;
+    PauseMs(kPollIntervalMs);
+  }
+}
+
 LocalCluster::DownReport LocalCluster::Down(milliseconds timeout) const {
   DownReport report;
   std::vector<int> running;

@@ -124,6 +124,11 @@ class LocalCluster {
   // Asks node for status within `timeout`; never fails (errors land in NodeStatus::error).
   NodeStatus QueryStatus(int node, std::chrono::milliseconds timeout) const;
   std::vector<NodeStatus> QueryAll(std::chrono::milliseconds timeout_per_node) const;
+  // Polls until every node answers and reports every link to every peer up and the peer
+  // reachable; false if `timeout` passes first. A view forms before the link monitors have seen
+  // a ping round on each path, so a status printed right after WaitForView showed healthy peers
+  // as "0/2!" (unreachable).
+  bool WaitForLinks(std::chrono::milliseconds timeout) const;
 
   // Polls until every node of `members` answers with the same installed primary view whose
   // member set is exactly `members`. FailedPrecondition (with the log tail) if a member's daemon

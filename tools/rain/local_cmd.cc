@@ -27,6 +27,7 @@ constexpr milliseconds kStartAnswerTimeout{15000};  // `start NODE`: until its s
 constexpr milliseconds kStopTimeout{10000};
 constexpr milliseconds kKillTimeout{3000};
 constexpr milliseconds kStatusTimeout{1000};
+constexpr milliseconds kLinksSettleTimeout{3000};  // `up`: links up before the table (~1 s)
 constexpr int kPollIntervalMs = 50;
 
 int64_t MonoNs() {
@@ -203,6 +204,9 @@ void RunUp(const UpFlags& flags, bool base_port_given) {
     return;
   }
   std::printf("one primary view of %d nodes after %.1f s\n\n", flags.nodes, agreed->seconds);
+  // The table should show the links as they are, not as the link monitors' first ping rounds
+  // left them; a link that stays down after this is a real finding and is shown as such.
+  cluster->WaitForLinks(kLinksSettleTimeout);
   PrintStatus(*cluster);
   std::printf(
       "\nstatus:  rain status --dir %s\n"
