@@ -111,13 +111,10 @@ void Gdm::OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_
     // A chunk of this view's snapshot (an older view's is of no use to anyone): each failed
     // chunk is re-sent, up to max_resends_per_view times the snapshot's chunks per view.
     if (!snapshot_to_.count(to) ||
-        chunk_resends_ >= options_.max_resends_per_view * snapshot_sent_.size()) {
+        chunk_resends_ >= options_.max_resends_per_view * snapshot_sent_.size() ||
+        std::find(snapshot_sent_.begin(), snapshot_sent_.end(), *payload) == snapshot_sent_.end()) {
       return;
     }
-    auto m = DecodeGdm(options_.cluster_id, *payload);
-    if (!m.ok()) return;
-    auto* c = std::get_if<SnapshotChunkMsg>(&*m);
-    if (c == nullptr || c->view != view_->id) return;
     chunk_resends_++;
     commands_.push_back(GcmSend{{to}, *payload});
     return;
