@@ -167,10 +167,12 @@ void Gcm::HandleTimeout(Instant now) {
   if (recovery_deadline_ && now >= *recovery_deadline_) {
     // The retransmissions this node waits for are not coming (their sender died): give the
     // token up and let a 911 rebuild the ring.
+    counters_.recovery_timeouts++;
     BecomeStarved(now);
   }
   if (attempt_ && now >= attempt_->deadline) MaybeDecide911(now, /*timed_out=*/true);
   if (state_ != NodeState::kStarved && !holding_ && !self_loop_ && now >= token_loss_at_) {
+    counters_.token_losses++;
     BecomeStarved(now);
   }
   if (state_ == NodeState::kStarved && !attempt_ && now >= next_911_at_) {

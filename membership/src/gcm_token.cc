@@ -71,6 +71,7 @@ void Gcm::HandleToken(Instant now, NodeId from, Token t) {
 }
 
 void Gcm::OnTokenArrival(Instant now, Token t) {
+  counters_.token_visits++;
   wake_sent_ = false;
   holding_ = true;
   hold_until_ = now;
@@ -298,6 +299,7 @@ void Gcm::OnTokenPassFailed(Instant now) {
   Token t = *last_token_;
   NodeId succ = SuccessorOf(t.members, config_.self);
   if (succ == config_.self) return;
+  counters_.token_pass_failures++;
   std::vector<NodeId> members;
   for (NodeId m : t.members) {
     if (m != succ) members.push_back(m);

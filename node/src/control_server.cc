@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,7 +90,10 @@ ControlServer::ControlServer(std::string path, int listen_fd, int wake_read, int
       wake_write_(wake_write),
       dispatch_(std::move(dispatch)),
       on_shutdown_(std::move(on_shutdown)) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "rain-control");  // visible in top -H, /proc/*/task
+    Loop();
+  });
 }
 
 ControlServer::~ControlServer() {

@@ -44,6 +44,13 @@ const char* StateName(membership::NodeState s) {
   return "starved";
 }
 
+nlohmann::json RingCountersJson(const membership::GcmCounters& c) {
+  return {{"token_visits", c.token_visits},
+          {"token_pass_failures", c.token_pass_failures},
+          {"token_losses", c.token_losses},
+          {"recovery_timeouts", c.recovery_timeouts}};
+}
+
 nlohmann::json NodeIds(const std::vector<NodeId>& ids) {
   nlohmann::json a = nlohmann::json::array();
   for (NodeId n : ids) a.push_back(ToInt(n));
@@ -177,9 +184,13 @@ class StackLayer : public comm::UpperLayer {
       std::string members;
       for (NodeId n : v->view.members)
         members += (members.empty() ? "" : " ") + std::to_string(ToInt(n));
+      // The counters say which way the ring changed (docs/raind.md §6).
+      const membership::GcmCounters& c = stack_->gcm().counters();
       RAIN_LOG(kInfo, "raind",
                "view " + membership::ToString(v->view.id) + " members [" + members + "] primary " +
-                   (v->view.primary ? "yes" : "no"));
+                   (v->view.primary ? "yes" : "no") + " (so far: pass failures " +
+                   std::to_string(c.token_pass_failures) + ", token losses " +
+                   std::to_string(c.token_losses) + ")");
       if (*control_ != nullptr) {
         (*control_)->Broadcast(
             {{"event", "view"}, {"mono_ns", view_installed_ns_}, {"view", ViewJson()}});
@@ -484,6 +495,7 @@ class Daemon::Impl {
             {"view", layer_->ViewJson()},
             {"eligible", NodeIds(gcm.EligibleMembership())},
             {"master_lock", gcm.master_lock_held()},
+            {"ring", RingCountersJson(gcm.counters())},
             {"peers", peers},
             {"gdm", GdmStatusJson(*layer_->stack().gdm())},
             {"leader", LeaderJson(*layer_->stack().election())}};

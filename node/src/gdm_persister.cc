@@ -1,13 +1,18 @@
 // The GDM's storage thread (gdm_persister.h).
 #include "gdm_persister.h"
 
+#include <pthread.h>
+
 #include "rain/core/log.h"
 
 namespace rain::node {
 
 GdmPersister::GdmPersister(membership::RocksDbGdmStorage* storage, Done done)
     : storage_(storage), done_(std::move(done)) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "rain-storage");
+    Loop();
+  });
 }
 
 GdmPersister::~GdmPersister() {

@@ -8,6 +8,7 @@
 #include "rain/comm/driver.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -119,7 +120,10 @@ class TransportDriver::Impl {
   }
 
   void StartThread() {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "rain-io");
+      Loop();
+    });
   }
 
   void Stop() {

@@ -119,6 +119,16 @@ struct GcmConfig {
   RingOptions options;
 };
 
+// Why the ring changed, counted since start (status, logs): a pass that failed means the
+// successor was removed at once; a token loss means no token arrived within TokenLossTimeout
+// and a 911 regenerated the ring, the slow way to a new view.
+struct GcmCounters {
+  uint64_t token_visits = 0;        // token arrivals at this node
+  uint64_t token_pass_failures = 0;  // a pass to the successor failed on every path
+  uint64_t token_losses = 0;         // no token within TokenLossTimeout: this node called 911
+  uint64_t recovery_timeouts = 0;    // a view's retransmissions never came: gave the token up
+};
+
 class Gcm {
  public:
   // A node starts outside every ring and calls 911 at once (a join). `stable` is what the
@@ -164,6 +174,7 @@ class Gcm {
   NodeId self() const { return config_.self; }
   // Multicasts accepted by Multicast and not yet ordered (taken at this node's token visits).
   size_t send_queue_messages() const { return send_queue_.size(); }
+  const GcmCounters& counters() const { return counters_; }
   // Testing aid: does this node hold message `seq` of view `view` (received, not collected)?
   bool HoldsMessage(const ViewId& view, uint64_t seq) const;
 
@@ -257,6 +268,7 @@ class Gcm {
 
   // Token knowledge.
   std::optional<Token> last_token_;  // the token as it last left (or arrived at) this node
+  GcmCounters counters_;
   bool holding_ = false;             // last_token_ is here
   Instant hold_until_{};
   SendTag pass_tag_ = 0;    // the reliable send that carried last_token_ on
