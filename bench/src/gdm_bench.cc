@@ -306,12 +306,18 @@ Result<int64_t> NextLeaderAbove(cli::ControlConnection& watch, uint64_t epoch, i
 
 // One trial: kill -9 the leader, time until every survivor's watch reports a newer leader; then
 // restart it and wait until every GDM is active again.
-Status FailoverTrial(BenchCluster& bc, GdmBenchReport& report, std::FILE* progress) {
+Status FailoverTrial(BenchCluster& bc, int trial, GdmBenchReport& report, std::FILE* progress) {
+  RAIN_RETURN_IF_ERROR(WaitGdmActive(bc, kActiveTimeout).status());
+  std::this_thread::sleep_for(KillPhaseDelay(trial));
   RAIN_ASSIGN_OR_RETURN(auto leader, WaitGdmActive(bc, kActiveTimeout));
   const auto [victim, epoch] = leader;
-  std::vector<std::pair<int, cli::ControlConnection>> watches;
+  std::vector<int> survivors;
   for (int node : bc.AllNodes()) {
-    if (node == victim) continue;
+    if (node != victim) survivors.push_back(node);
+  }
+  const uint64_t losses_before = TokenLosses(bc, survivors);
+  std::vector<std::pair<int, cli::ControlConnection>> watches;
+  for (int node : survivors) {
     RAIN_ASSIGN_OR_RETURN(
         cli::ControlConnection c,
         cli::ControlConnection::Open(bc.cluster().SocketPath(node), kControlTimeout));
@@ -341,9 +347,12 @@ Status FailoverTrial(BenchCluster& bc, GdmBenchReport& report, std::FILE* progre
   }
   report.failover_ms.push_back(static_cast<double>(last_ns - kill_ns) / 1e6);
   report.failover_view_ms.push_back(static_cast<double>(last_view_ns - kill_ns) / 1e6);
+  report.failover_token_lost.push_back(TokenLosses(bc, survivors) > losses_before);
   Say(progress,
-      "failover: every survivor has a new leader after %.1f ms (a view without it after %.1f ms)",
-      report.failover_ms.back(), report.failover_view_ms.back());
+      "failover: every survivor has a new leader after %.1f ms (a view without it after %.1f ms; "
+      "%s)",
+      report.failover_ms.back(), report.failover_view_ms.back(),
+      report.failover_token_lost.back() ? "the token died with it" : "its predecessor's pass failed");
   RAIN_RETURN_IF_ERROR(bc.cluster().WaitExited(victim, kExitTimeout));
   RAIN_RETURN_IF_ERROR(bc.Restart(victim).status());
   return WaitGdmActive(bc, kActiveTimeout).status();
@@ -410,7 +419,7 @@ Result<GdmBenchReport> RunGdmBench(const GdmBenchOptions& options, const std::st
     RAIN_RETURN_IF_ERROR(MeasureMaxRate(bc, o, report));
     for (int trial = 0; trial < o.trials; ++trial) {
       Say(progress, "failover trial %d/%d", trial + 1, o.trials);
-      RAIN_RETURN_IF_ERROR(FailoverTrial(bc, report, progress));
+      RAIN_RETURN_IF_ERROR(FailoverTrial(bc, trial, report, progress));
     }
   }
   report.loadavg_end = LoadAverage();

@@ -95,6 +95,10 @@ std::string FormatGdmTable(const GdmBenchReport& r) {
                 Verdict(view_median <= kMembershipFailoverMsMax)});
       t.AddRow({n + "  view without it, each", Each(r.failover_view_ms, 0), "", ""});
       t.AddRow({n + "  leader after the view, each", Each(added, 0), "<= 50", ""});
+      const auto lost = std::count(r.failover_token_lost.begin(), r.failover_token_lost.end(), true);
+      t.AddRow({n + "  trials where the token died with it",
+                std::to_string(lost) + " of " + std::to_string(r.failover_token_lost.size()),
+                "~1 in " + std::to_string(r.failover_nodes), ""});
     }
   }
   return out + t.Render();
@@ -136,6 +140,7 @@ nlohmann::ordered_json GdmBenchJson(const GdmBenchReport& r) {
   doc["leader_failover_ms_each"] = Array(r.failover_ms);
   doc["leader_failover_view_ms_each"] = Array(r.failover_view_ms);
   doc["leader_election_ms_each"] = Array(ElectionMs(r));
+  doc["leader_failover_token_lost_each"] = r.failover_token_lost;
   doc["max_rate_nodes"] = r.failover_nodes;
   doc["max_rate_window"] = r.window;
   doc["max_rate_commit_ms_p50"] = r.max_rate_commit_ms_p50;

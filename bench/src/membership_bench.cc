@@ -173,8 +173,9 @@ Status MeasureIdleCpu(BenchCluster& bc, const MembershipBenchOptions& o,
 
 // One failover trial: SIGKILL `victim`, wait for every survivor's view without it; restart it,
 // wait for the view of all. Appends one failover and one join time.
-Status FailoverTrial(BenchCluster& bc, int victim, MembershipBenchReport& report) {
+Status FailoverTrial(BenchCluster& bc, int trial, int victim, MembershipBenchReport& report) {
   RAIN_RETURN_IF_ERROR(bc.WaitForAll(kConvergeTimeout).status());
+  std::this_thread::sleep_for(KillPhaseDelay(trial));
   std::vector<ViewWatch> watches;
   for (int node : bc.AllNodes()) {
     if (node == victim) continue;
@@ -255,7 +256,7 @@ Result<MembershipBenchReport> RunMembershipBench(const MembershipBenchOptions& o
   for (int trial = 0; trial < options.trials; ++trial) {
     int victim = trial % options.nodes + 1;
     Progress(progress, "failover trial %d/%d: kill -9 node %d", trial + 1, options.trials, victim);
-    RAIN_RETURN_IF_ERROR(FailoverTrial(bc, victim, report));
+    RAIN_RETURN_IF_ERROR(FailoverTrial(bc, trial, victim, report));
   }
   return report;
 }

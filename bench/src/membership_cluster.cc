@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstdarg>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +50,22 @@ int64_t MonoNs() {
 }
 
 bool Interrupted() { return g_interrupted.load(); }
+
+std::chrono::milliseconds KillPhaseDelay(int trial) {
+  constexpr double kGoldenFraction = 0.6180339887498949;
+  double phase = std::fmod(kGoldenFraction * (trial + 1), 1.0);
+  return std::chrono::milliseconds(500 + static_cast<int64_t>(phase * 1000));
+}
+
+uint64_t TokenLosses(const BenchCluster& bc, const std::vector<int>& nodes) {
+  uint64_t sum = 0;
+  for (int node : nodes) {
+    Result<nlohmann::json> s = bc.Request(node, {{"cmd", "status"}});
+    if (!s.ok()) continue;
+    sum += s->value("ring", nlohmann::json::object()).value("token_losses", uint64_t{0});
+  }
+  return sum;
+}
 
 void Progress(std::FILE* out, const char* format, ...) {
   if (out == nullptr) return;

@@ -38,6 +38,19 @@ inline constexpr int kHogProcsMax = 256;
 // CLOCK_MONOTONIC in nanoseconds: the clock raind stamps views and multicasts with.
 int64_t MonoNs();
 
+// How long a failover trial waits between "the cluster is ready" and the kill. Readiness is
+// seen by polling right after the last node's token visit, so an immediate kill finds the token
+// at (or just handed to) the victim far more often than a random moment does: 60 % of leader
+// kills instead of the 20 % a 5-node ring gives, measured on 2026-12-03. The delays spread the
+// kill over [0.5, 1.5) s, well over ten idle rotations, in a fixed low-discrepancy sequence
+// (golden-ratio steps), so the token's position at the kill is uniform and runs are comparable.
+std::chrono::milliseconds KillPhaseDelay(int trial);
+
+// The sum of the nodes' `ring.token_losses` counters (status): it grows when a trial's victim
+// died holding the token (the ring waits TokenLossTimeout and regenerates by a 911) and not
+// when its predecessor's pass failed (the fast path). Unreachable nodes count 0.
+uint64_t TokenLosses(const class BenchCluster& bc, const std::vector<int>& nodes);
+
 // True once SIGINT/SIGTERM/SIGHUP arrived during a BenchCluster's life.
 bool Interrupted();
 

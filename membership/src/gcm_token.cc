@@ -72,6 +72,7 @@ void Gcm::HandleToken(Instant now, NodeId from, Token t) {
 
 void Gcm::OnTokenArrival(Instant now, Token t) {
   counters_.token_visits++;
+  token_arrived_at_ = now;
   wake_sent_ = false;
   holding_ = true;
   hold_until_ = now;
@@ -172,6 +173,7 @@ void Gcm::PassToken(Instant now, Token t) {
   t.hop_seq += 1;
   NodeId succ = SuccessorOf(t.members, config_.self);
   holding_ = false;
+  counters_.token_held += now - token_arrived_at_;
   wake_sent_ = false;
   last_token_ = t;
   ArmTokenLoss(now);

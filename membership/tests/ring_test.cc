@@ -43,6 +43,16 @@ TEST(Ring, NodeThatCannotPassTokenRemovesSuccessor) {
   // The removal was by the failed pass, not by a 911: one idle rotation + the TM's failure
   // delay + three rounds, well under the token-loss timeout.
   EXPECT_LT(c.now() - crash_at, 100ms);
+  // The counters tell an operator the same: one failed pass (at node 2), no token loss.
+  uint64_t failures = 0, losses = 0;
+  for (NodeId n : {N(1), N(2), N(4)}) {
+    failures += c.gcm(n).counters().token_pass_failures;
+    losses += c.gcm(n).counters().token_losses;
+    EXPECT_GT(c.gcm(n).counters().token_visits, 0u);
+  }
+  EXPECT_EQ(c.gcm(N(2)).counters().token_pass_failures, 1u);
+  EXPECT_EQ(failures, 1u);
+  EXPECT_EQ(losses, 0u);
   EXPECT_CLEAN(c);
 }
 
@@ -83,6 +93,14 @@ TEST(Ring, CrashOfTheTokenHolderIsDetectedByTokenLoss) {
     if (n != holder) rest.push_back(n);
   }
   ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn(rest); }, 2s)) << c.Report();
+  // Nobody's pass failed: the survivors learned it by the token-loss timeout.
+  uint64_t failures = 0, losses = 0;
+  for (NodeId n : rest) {
+    failures += c.gcm(n).counters().token_pass_failures;
+    losses += c.gcm(n).counters().token_losses;
+  }
+  EXPECT_EQ(failures, 0u);
+  EXPECT_GE(losses, 1u);
   EXPECT_CLEAN(c);
 }
 

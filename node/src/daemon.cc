@@ -48,7 +48,8 @@ nlohmann::json RingCountersJson(const membership::GcmCounters& c) {
   return {{"token_visits", c.token_visits},
           {"token_pass_failures", c.token_pass_failures},
           {"token_losses", c.token_losses},
-          {"recovery_timeouts", c.recovery_timeouts}};
+          {"recovery_timeouts", c.recovery_timeouts},
+          {"token_held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(c.token_held).count()}};
 }
 
 nlohmann::json NodeIds(const std::vector<NodeId>& ids) {

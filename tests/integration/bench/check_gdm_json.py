@@ -80,6 +80,10 @@ def main():
     if not 0 < view[0] <= doc["leader_failover_ms"] or election[0] < 0:
         fail("view without the leader must come after the kill and before the new leader: %r" %
              doc)
+    # Which way the ring learned of the death: one true/false per trial.
+    lost = doc.get("leader_failover_token_lost_each")
+    if not isinstance(lost, list) or len(lost) != 1 or not isinstance(lost[0], bool):
+        fail("leader_failover_token_lost_each %r: want one boolean per trial" % lost)
 
     bad = subprocess.run([rain, "bench", "gdm", "--failover-nodes", "2", "--json"],
                          capture_output=True, text=True, timeout=60)

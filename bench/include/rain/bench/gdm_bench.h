@@ -16,7 +16,9 @@
 //    completions ÷ (the last completion − the load request).
 //  - leader failover: kill -9 the leader that `status` names; the time until every survivor's
 //    `watch` stream reports a leader with a higher epoch. `trials` times, restarting the killed
-//    node (and waiting for every GDM to be active again) between trials. Needs >= 3 nodes: after
+//    node (and waiting for every GDM to be active again) between trials; each kill comes
+//    0.5-1.5 s after that (KillPhaseDelay), at a uniformly spread token position, and the
+//    survivors' token-loss counters tell whether the leader died holding the token. Needs >= 3 nodes: after
 //    the kill the survivors must still be a majority of the eligible nodes.
 // Every daemon and the directory are gone when a Run* call returns, also on errors and signals.
 #pragma once
@@ -82,6 +84,9 @@ struct GdmBenchReport {
   // The same trials' membership failover: kill -9 -> every survivor installed a view without the
   // leader. The election's share of a trial is failover_ms - failover_view_ms (ElectionMs).
   std::vector<double> failover_view_ms;
+  // Per trial: the leader died holding the token, so the survivors waited for TokenLossTimeout
+  // and regenerated the ring (the slow path); otherwise its predecessor's pass failed.
+  std::vector<bool> failover_token_lost;
 };
 
 // Per trial, how long after the last survivor's view without the leader the last survivor knew

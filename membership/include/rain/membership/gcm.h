@@ -127,6 +127,7 @@ struct GcmCounters {
   uint64_t token_pass_failures = 0;  // a pass to the successor failed on every path
   uint64_t token_losses = 0;         // no token within TokenLossTimeout: this node called 911
   uint64_t recovery_timeouts = 0;    // a view's retransmissions never came: gave the token up
+  Duration token_held{};             // total time the token spent here
 };
 
 class Gcm {
@@ -269,6 +270,7 @@ class Gcm {
   // Token knowledge.
   std::optional<Token> last_token_;  // the token as it last left (or arrived at) this node
   GcmCounters counters_;
+  Instant token_arrived_at_{};
   bool holding_ = false;             // last_token_ is here
   Instant hold_until_{};
   SendTag pass_tag_ = 0;    // the reliable send that carried last_token_ on
