@@ -127,6 +127,7 @@ Status Gcm::HandleMessage(Instant now, NodeId from, std::span<const uint8_t> byt
     void operator()(Probe& p) { g->HandleProbe(now, from, p); }
     void operator()(Wake& w) { g->HandleWake(now, w); }
     void operator()(Direct& d) { g->Emit(Received{from, true, std::move(d.payload)}); }
+    void operator()(TokenAlive& a) { g->HandleTokenAlive(now, from, a); }
   };
   std::visit(Dispatch{this, now, from}, m);
   return Status::Ok();
@@ -138,6 +139,7 @@ void Gcm::HandleSendOutcome(Instant now, SendTag tag, bool delivered) {
   TagInfo info = it->second;
   tags_.erase(it);
   if (delivered) {
+    if (info.kind == TagKind::kToken && tag == pass_tag_) next_token_alive_at_.reset();
     if (info.kind == TagKind::kDirect && info.notify_delivered) {
       Emit(DirectSendDelivered{info.to, std::move(info.payload)});
     }
@@ -145,7 +147,10 @@ void Gcm::HandleSendOutcome(Instant now, SendTag tag, bool delivered) {
   }
   switch (info.kind) {
     case TagKind::kToken:
-      if (tag == pass_tag_) OnTokenPassFailed(now);
+      if (tag == pass_tag_) {
+        next_token_alive_at_.reset();
+        OnTokenPassFailed(now);
+      }
       break;
     case TagKind::k911:
       On911Unreachable(now, info.to);
@@ -171,6 +176,7 @@ void Gcm::HandleTimeout(Instant now) {
     BecomeStarved(now);
   }
   if (attempt_ && now >= attempt_->deadline) MaybeDecide911(now, /*timed_out=*/true);
+  MaybeSendTokenAlive(now);
   if (state_ != NodeState::kStarved && !holding_ && !self_loop_ && now >= token_loss_at_) {
     counters_.token_losses++;
     BecomeStarved(now);
@@ -281,6 +287,7 @@ std::optional<Instant> Gcm::PollDeadline() const {
   if (recovery_deadline_) consider(*recovery_deadline_);
   if (attempt_) consider(attempt_->deadline);
   if (state_ != NodeState::kStarved && !holding_ && !self_loop_) consider(token_loss_at_);
+  if (next_token_alive_at_) consider(*next_token_alive_at_);
   if (state_ == NodeState::kStarved && !attempt_) consider(next_911_at_);
   return d;
 }

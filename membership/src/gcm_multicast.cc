@@ -16,6 +16,11 @@ namespace rain::membership {
 
 void Gcm::HandleData(Instant now, NodeId from, DataBatch b) {
   (void)from;
+  // Messages of the token's view come from a holder's visit: the token was alive a moment ago.
+  // Under a flood a rotation may outlast TokenLossTimeout, and this keeps it from calling 911.
+  if (state_ == NodeState::kAgreement && !holding_ && last_token_ && b.view == last_token_->view) {
+    ArmTokenLoss(now);
+  }
   if (log_ && b.view == log_->view()) {
     for (DataMessage& m : b.messages) log_->Insert(std::move(m));
     if (holding_ && recovery_deadline_ && last_token_) {
@@ -124,6 +129,29 @@ void Gcm::HandleWake(Instant now, const Wake& w) {
     last_token_->busy_hops = std::max<uint32_t>(last_token_->busy_hops,
                                                 static_cast<uint32_t>(last_token_->members.size()));
     hold_until_ = std::min(hold_until_, now);
+  }
+}
+
+void Gcm::HandleTokenAlive(Instant now, NodeId from, const TokenAlive& a) {
+  if (state_ == NodeState::kStarved || holding_ || self_loop_ || !last_token_ ||
+      last_token_->view != a.view ||
+      std::find(last_token_->members.begin(), last_token_->members.end(), from) ==
+          last_token_->members.end()) {
+    return;
+  }
+  ArmTokenLoss(now);
+}
+
+void Gcm::MaybeSendTokenAlive(Instant now) {
+  if (!next_token_alive_at_ || now < *next_token_alive_at_) return;
+  next_token_alive_at_ = now + config_.options.pass_keepalive_interval;
+  if (state_ == NodeState::kStarved || holding_ || !last_token_) return;
+  ArmTokenLoss(now);  // this node knows its token is alive: it waits for the pass's outcome
+  counters_.token_alive_sent++;
+  auto wire = std::make_shared<const std::vector<uint8_t>>(
+      Encode(TokenAlive{last_token_->view}, config_.cluster_id));
+  for (NodeId n : last_token_->members) {
+    if (n != config_.self) Out(n, wire, /*reliable=*/false, TagKind::kData);
   }
 }
 

@@ -64,6 +64,7 @@ void Gcm::HandleToken(Instant now, NodeId from, Token t) {
   recovery_deadline_.reset();
   self_loop_ = false;
   pass_tag_ = 0;
+  next_token_alive_at_.reset();
   if (attempt_ && attempt_->mode != Call911Mode::kMerge) attempt_.reset();
   NoteAccepted(t);
   ArmTokenLoss(now);
@@ -181,9 +182,11 @@ void Gcm::PassToken(Instant now, Token t) {
     self_loop_ = true;
     loop_at_ = now;
     pass_tag_ = 0;
+    next_token_alive_at_.reset();
     return;
   }
   SendMsg(succ, t, /*reliable=*/true, TagKind::kToken);
+  next_token_alive_at_ = now + config_.options.pass_keepalive_interval;
 }
 
 void Gcm::CreateView(Instant now, Token& t, std::vector<NodeId> members, ViewId extra_known) {
@@ -331,6 +334,7 @@ bool Gcm::MaybeAddJoiner(Instant now, Token& t) {
 }
 
 void Gcm::DropHeldToken() {
+  next_token_alive_at_.reset();
   holding_ = false;
   self_loop_ = false;
   recovery_deadline_.reset();

@@ -49,6 +49,8 @@ Status RingOptions::Validate() const {
     return InvalidArgumentError("max_members must be in [1, 1024]");
   if (token_loss_base <= idle_token_hold * 4)
     return InvalidArgumentError("token_loss_base must be well above idle_token_hold");
+  if (pass_keepalive_interval <= Duration(0) || pass_keepalive_interval * 2 > token_loss_base)
+    return InvalidArgumentError("pass_keepalive_interval must be in (0, token_loss_base / 2]");
   return Status::Ok();
 }
 

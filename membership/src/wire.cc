@@ -119,6 +119,7 @@ void EncodeBody(Writer& w, const Reply911& c) {
 }
 void EncodeBody(Writer& w, const Probe& p) { PutView(w, p.view); }
 void EncodeBody(Writer& w, const Wake& p) { PutView(w, p.view); }
+void EncodeBody(Writer& w, const TokenAlive& p) { PutView(w, p.view); }
 void EncodeBody(Writer& w, const Direct& d) {
   w.U32(static_cast<uint32_t>(d.payload.size()));
   w.Bytes(d.payload);
@@ -133,6 +134,7 @@ MsgType TypeOf(const Message& m) {
     MsgType operator()(const Probe& p) { return p.reply ? MsgType::kProbeReply : MsgType::kProbe; }
     MsgType operator()(const Wake&) { return MsgType::kWake; }
     MsgType operator()(const Direct&) { return MsgType::kDirect; }
+    MsgType operator()(const TokenAlive&) { return MsgType::kTokenAlive; }
   };
   return std::visit(V{}, m);
 }
@@ -261,6 +263,9 @@ Result<Message> Decode(std::span<const uint8_t> bytes, uint64_t cluster_id) {
     }
     case MsgType::kWake:
       m = Wake{GetView(r)};
+      break;
+    case MsgType::kTokenAlive:
+      m = TokenAlive{GetView(r)};
       break;
     case MsgType::kDirect: {
       uint32_t len = r.U32("direct.length");

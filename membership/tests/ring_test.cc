@@ -11,6 +11,20 @@ NodeId N(uint32_t i) { return NodeId{i}; }
 
 #define EXPECT_CLEAN(c) EXPECT_TRUE((c).violations().empty()) << (c).Report()
 
+// The survivors' view of how a dead node left: failed passes (the fast path) and token losses.
+struct Paths {
+  uint64_t pass_failures = 0;
+  uint64_t token_losses = 0;
+};
+Paths PathsSeen(Cluster& c, const std::vector<NodeId>& nodes) {
+  Paths p;
+  for (NodeId n : nodes) {
+    p.pass_failures += c.gcm(n).counters().token_pass_failures;
+    p.token_losses += c.gcm(n).counters().token_losses;
+  }
+  return p;
+}
+
 TEST(Ring, NodesStartingTogetherFormOnePrimaryView) {
   Cluster c(SimConfig{.nodes = 5, .seed = 1});
   ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
@@ -44,15 +58,11 @@ TEST(Ring, NodeThatCannotPassTokenRemovesSuccessor) {
   // delay + three rounds, well under the token-loss timeout.
   EXPECT_LT(c.now() - crash_at, 100ms);
   // The counters tell an operator the same: one failed pass (at node 2), no token loss.
-  uint64_t failures = 0, losses = 0;
-  for (NodeId n : {N(1), N(2), N(4)}) {
-    failures += c.gcm(n).counters().token_pass_failures;
-    losses += c.gcm(n).counters().token_losses;
-    EXPECT_GT(c.gcm(n).counters().token_visits, 0u);
-  }
+  for (NodeId n : {N(1), N(2), N(4)}) EXPECT_GT(c.gcm(n).counters().token_visits, 0u);
+  Paths p = PathsSeen(c, {N(1), N(2), N(4)});
   EXPECT_EQ(c.gcm(N(2)).counters().token_pass_failures, 1u);
-  EXPECT_EQ(failures, 1u);
-  EXPECT_EQ(losses, 0u);
+  EXPECT_EQ(p.pass_failures, 1u);
+  EXPECT_EQ(p.token_losses, 0u);
   EXPECT_CLEAN(c);
 }
 
@@ -94,13 +104,28 @@ TEST(Ring, CrashOfTheTokenHolderIsDetectedByTokenLoss) {
   }
   ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn(rest); }, 2s)) << c.Report();
   // Nobody's pass failed: the survivors learned it by the token-loss timeout.
-  uint64_t failures = 0, losses = 0;
-  for (NodeId n : rest) {
-    failures += c.gcm(n).counters().token_pass_failures;
-    losses += c.gcm(n).counters().token_losses;
-  }
-  EXPECT_EQ(failures, 0u);
-  EXPECT_GE(losses, 1u);
+  Paths p = PathsSeen(c, rest);
+  EXPECT_EQ(p.pass_failures, 0u);
+  EXPECT_GE(p.token_losses, 1u);
+  EXPECT_CLEAN(c);
+}
+
+TEST(Ring, PasserWaitingForASlowFailureReportKeepsTheTokenAlive) {
+  // The TM reports the dead successor only after 200 ms, twice TokenLossTimeout(5) = 40 + 5 x
+  // (10 + 2) = 100 ms: the passer's TokenAlive messages keep the other members from calling 911,
+  // and the dead node leaves by the failed pass, not by a regenerated ring.
+  SimConfig cfg{.nodes = 5, .seed = 12, .tm_fail_delay = 200ms};
+  cfg.ring.token_loss_base = 40ms;
+  Cluster c(cfg);
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  ASSERT_TRUE(c.RunUntil([&] { return c.gcm(N(1)).holds_token(); }, 1s));
+  c.Crash(N(3));  // the token goes 1 -> 2, and 2's pass to 3 waits 200 ms for its failure
+  std::vector<NodeId> rest = {N(1), N(2), N(4), N(5)};
+  ASSERT_TRUE(c.RunUntil([&] { return c.ConvergedOn(rest); }, 2s)) << c.Report();
+  Paths p = PathsSeen(c, rest);
+  EXPECT_EQ(p.token_losses, 0u);
+  EXPECT_EQ(p.pass_failures, 1u);
+  EXPECT_GE(c.gcm(N(2)).counters().token_alive_sent, 5u);  // one per 20 ms of the 200 ms wait
   EXPECT_CLEAN(c);
 }
 

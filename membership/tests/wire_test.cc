@@ -48,6 +48,7 @@ TEST(Wire, EveryMessageTypeRoundTrips) {
       Probe{{1, NodeId{1}, 1, NodeId{1}}, true},
       Wake{{1, NodeId{1}, 1, NodeId{1}}},
       Direct{{9, 8, 7}},
+      TokenAlive{{4, NodeId{2}, 17, NodeId{3}}},
   };
   for (const Message& m : all) {
     auto back = Decode(Encode(m, 1), 1);

@@ -60,6 +60,7 @@ const Field<membership::RingOptions> kRingFields[] = {
     {"token_loss_per_node_ms", &membership::RingOptions::token_loss_per_node},
     {"idle_token_hold_ms", &membership::RingOptions::idle_token_hold},
     {"busy_hops_per_member", &membership::RingOptions::busy_hops_per_member},
+    {"pass_keepalive_interval_ms", &membership::RingOptions::pass_keepalive_interval},
     {"call911_reply_timeout_ms", &membership::RingOptions::call911_reply_timeout},
     {"call911_retry_min_ms", &membership::RingOptions::call911_retry_min},
     {"call911_retry_max_ms", &membership::RingOptions::call911_retry_max},
@@ -269,9 +270,14 @@ membership::RingOptions DefaultRingOptions() {
   // 10 ms per hop keeps a 5-node ring under 1 % CPU per node, at the price of waiting up to one
   // 50 ms rotation before the dead node's predecessor tries to pass.
   o.idle_token_hold = std::chrono::milliseconds(10);
-  // TokenLossTimeout(5) = 200 + 5 x (5 + 10) = 275 ms > F max (240 ms) + a hold, so a holder
-  // waiting for a failure report does not make the others call 911.
-  o.token_loss_base = std::chrono::milliseconds(200);
+  // TokenLossTimeout(5) = 100 + 5 x (5 + 10) = 175 ms: an idle rotation (50 ms) plus 125 ms
+  // for slow visits and descheduled holders. It no longer has to exceed F (up to 240 ms): a node
+  // waiting for its pass's outcome sends TokenAlive every pass_keepalive_interval (20 ms), and
+  // data messages of the view re-arm the timer too. A holder's death costs 175 ms + a 911
+  // instead of 275 ms + a 911 (docs/membership.md §11). 60 ms (135 ms at n = 5) regenerated the
+  // ring 5 times in 150 s with the CPUs saturated (`rain bench membership --soak 150 --cpu-hog`,
+  // load 3-5); 100 ms: no view change in the same run.
+  o.token_loss_base = std::chrono::milliseconds(100);
   o.token_loss_per_node = std::chrono::milliseconds(5);
   // A starved node regenerates with whoever answered its 911 in time: 15 ms let nodes of a
   // CPU-starved machine regenerate alone (singleton views); 50 ms costs only the rare

@@ -168,6 +168,9 @@ TEST_F(ConfigTest, BadConfigsNameTheFieldAndTheProblem) {
            "[membership]\ncall911_retry_min_ms = 90\n"
            "call911_retry_max_ms = 10\n",
        "[membership]", ""},
+      {"keep-alive slower than half the token-loss base",
+       kHead + kNodes + "[membership]\npass_keepalive_interval_ms = 60\n", "[membership]",
+       "pass_keepalive_interval"},
       {"transport option refused", kHead + kNodes + "[transport]\ntransmissions_per_path_max = 0\n",
        "[transport]", ""},
       {"membership not a table", kHead + "membership = 3\n" + kNodes, "membership", "table"},

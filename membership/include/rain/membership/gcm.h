@@ -127,6 +127,7 @@ struct GcmCounters {
   uint64_t token_pass_failures = 0;  // a pass to the successor failed on every path
   uint64_t token_losses = 0;         // no token within TokenLossTimeout: this node called 911
   uint64_t recovery_timeouts = 0;    // a view's retransmissions never came: gave the token up
+  uint64_t token_alive_sent = 0;     // TokenAlive rounds sent while a pass was unacknowledged
   Duration token_held{};             // total time the token spent here
 };
 
@@ -176,6 +177,7 @@ class Gcm {
   // Multicasts accepted by Multicast and not yet ordered (taken at this node's token visits).
   size_t send_queue_messages() const { return send_queue_.size(); }
   const GcmCounters& counters() const { return counters_; }
+  bool holds_token() const { return holding_; }
   // Testing aid: does this node hold message `seq` of view `view` (received, not collected)?
   bool HoldsMessage(const ViewId& view, uint64_t seq) const;
 
@@ -255,6 +257,8 @@ class Gcm {
   void ServeRetransmissions(Token& t);
   void MaybeWake(Instant now);
   void HandleWake(Instant now, const Wake& w);
+  void HandleTokenAlive(Instant now, NodeId from, const TokenAlive& a);
+  void MaybeSendTokenAlive(Instant now);
   void ResetLogsForView(const ViewId& id);
 
   // master lock (gcm_lock.cc)
@@ -274,6 +278,7 @@ class Gcm {
   bool holding_ = false;             // last_token_ is here
   Instant hold_until_{};
   SendTag pass_tag_ = 0;    // the reliable send that carried last_token_ on
+  std::optional<Instant> next_token_alive_at_;  // pass_tag_'s outcome is awaited
   bool self_loop_ = false;  // a one-member ring passes the token to itself at loop_at_
   Instant loop_at_{};
   Instant token_loss_at_{};

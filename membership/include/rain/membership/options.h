@@ -30,6 +30,10 @@ struct RingOptions {
   Duration idle_token_hold = 2ms;
   // A token with traffic keeps moving without holds for this many hops after the last traffic.
   uint32_t busy_hops_per_member = 2;
+  // A node whose token pass is unacknowledged this long tells every member the token is alive
+  // (TokenAlive), and again every interval until the pass's outcome: the TM may take F to report
+  // a dead successor, and without this the token-loss timeout would have to exceed F.
+  Duration pass_keepalive_interval = 20ms;
 
   // --- 911 / regeneration / joins / merges ---
   // How long a 911 caller collects grants and denials before deciding.

@@ -34,6 +34,7 @@ enum class MsgType : uint8_t {
   kProbeReply = 6,
   kWake = 7,
   kDirect = 8,
+  kTokenAlive = 9,
 };
 
 // Token phases = the paper's view states (RAINCORE.md §2): Chaos while the new member list
@@ -128,12 +129,20 @@ struct Wake {
   friend bool operator==(const Wake&, const Wake&) = default;
 };
 
+// "The token of `view` is alive: I passed it and wait for the pass's outcome." Sent by a passer
+// whose pass is not acknowledged after pass_keepalive_interval (its successor may be dead and
+// the TM's failure report takes up to F), so the others' shorter token-loss timers do not fire.
+struct TokenAlive {
+  ViewId view;
+  friend bool operator==(const TokenAlive&, const TokenAlive&) = default;
+};
+
 struct Direct {
   std::vector<uint8_t> payload;
   friend bool operator==(const Direct&, const Direct&) = default;
 };
 
-using Message = std::variant<Token, DataBatch, Call911, Reply911, Probe, Wake, Direct>;
+using Message = std::variant<Token, DataBatch, Call911, Reply911, Probe, Wake, Direct, TokenAlive>;
 
 std::vector<uint8_t> Encode(const Message& m, uint64_t cluster_id);
 // Corruption on a bad header, checksum, type, length or value; FailedPrecondition on a
