@@ -45,7 +45,7 @@ void AddGdmBenchCommand(CLI::App& bench, int* exit_status) {
   cmd->add_option("--max-rate-seconds", o.max_rate_seconds,
                   "Max-rate window, every node writing with rate 0 (default 10)")
       ->check(CLI::Range(0.1, 3600.0));
-  cmd->add_option("--window", o.window, "Commands in flight per node (default 256)")
+  cmd->add_option("--window", o.window, "Commands in flight per node (default 1024)")
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--trials", o.trials, "Leader failover trials (default 5)")
       ->check(CLI::Range(0, 1000));

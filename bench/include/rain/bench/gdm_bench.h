@@ -44,7 +44,10 @@ struct GdmBenchOptions {
   int rate_per_node = 500;  // updates/s per node in the seed workload
   int failover_nodes = 5;   // cluster for max rate and failover; 0 skips both
   double max_rate_seconds = 10;
-  int window = 256;        // commands in flight per node (gdm_load's window)
+  // Commands in flight per node (gdm_load's window). 1024: with 256 the rate was the client's
+  // limit, not the cluster's (5 x 256 in flight / 40 ms commit = 32,000/s with CPUs to spare);
+  // 1024 and 4096 both give the CPU-bound rate (docs/benchmarks.md, 2026-12-03).
+  int window = 1024;
   int trials = 5;          // leader failover trials
   std::string raind_path;  // "" = next to the rain binary, then PATH
   std::string extra_toml;  // [membership]/[transport] overrides for every node
