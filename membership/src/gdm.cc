@@ -83,8 +83,7 @@ void Gdm::OnView(const View& v) {
   view_ = v;
   summaries_.clear();
   buffered_.clear();
-  chunks_.clear();
-  chunks_received_ = 0;
+  incoming_ = Incoming{};
   sync_index_ = 0;
   epoch_announced_ = false;
   acks_.clear();

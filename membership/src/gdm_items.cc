@@ -43,7 +43,6 @@ void Gdm::BumpIndex(uint32_t crc) {
 }
 
 void Gdm::Touch(ItemId id) {
-  if (replace_all_) return;  // the next batch writes every item anyway
   // A vector, deduplicated when the batch is cut (a std::set cost a node allocation per write);
   // compacted when repeated writes to few items between cuts would let it grow.
   dirty_.push_back(id);

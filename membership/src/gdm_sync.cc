@@ -82,58 +82,82 @@ void Gdm::SyncPoint() {
 }
 
 void Gdm::SendSnapshot(const std::vector<NodeId>& to) {
-  std::vector<uint8_t> bytes = EncodeState(state_);
-  size_t chunk = std::max<size_t>(1, options_.snapshot_chunk_bytes);
-  uint32_t count = static_cast<uint32_t>(std::max<size_t>(1, (bytes.size() + chunk - 1) / chunk));
-  for (uint32_t i = 0; i < count; ++i) {
-    size_t begin = size_t{i} * chunk;
-    size_t end = std::min(bytes.size(), begin + chunk);
-    SnapshotChunkMsg c{view_->id, state_.index, i, count,
-                       std::vector<uint8_t>(bytes.begin() + static_cast<ptrdiff_t>(begin),
-                                            bytes.begin() + static_cast<ptrdiff_t>(end))};
-    snapshot_sent_.push_back(EncodeGdm(options_.cluster_id, c));
-    commands_.push_back(GcmSend{to, snapshot_sent_.back()});
+  std::vector<std::vector<uint8_t>> chunks = EncodeSnapshotChunks(
+      options_.cluster_id, view_->id, state_, std::max<size_t>(1, options_.snapshot_chunk_bytes));
+  for (std::vector<uint8_t>& chunk : chunks) {
+    commands_.push_back(GcmSend{to, chunk});
+    snapshot_sent_.push_back(std::move(chunk));
   }
   snapshot_to_.insert(to.begin(), to.end());
 }
 
 void Gdm::OnChunk(NodeId, SnapshotChunkMsg c) {
   // A chunk may arrive before this node reached the sync point itself (the donor delivered the
-  // last summary first): keep it until then.
-  if (!view_ || c.view != view_->id || c.bytes.empty()) return;
+  // last summary first): it is taken in all the same, and installed once the node is stale.
+  if (!view_ || c.view != view_->id) return;
   if (mode_ != GdmMode::kSyncing && mode_ != GdmMode::kCatchingUp) return;
-  if (chunks_.empty() || chunk_index_ != c.index || chunks_.size() != c.count) {
-    chunks_.assign(c.count, {});
-    chunks_received_ = 0;
-    chunk_index_ = c.index;
+  Incoming& in = incoming_;
+  if (in.have.empty() || in.index != c.index || in.have.size() != c.count) {
+    in = Incoming{};
+    in.index = c.index;
+    in.have.assign(c.count, false);
   }
-  if (!chunks_[c.chunk].empty()) return;
-  chunks_[c.chunk] = std::move(c.bytes);
-  chunks_received_++;
+  if (in.have[c.chunk]) return;
+  // Each chunk is a State encoding of its own: decoded, checked and merged now, so the work of
+  // this input is one chunk's. One that does not fit the others is dropped, and the snapshot
+  // never completes: stale until the next view (docs/gdm.md "Known weaknesses").
+  auto part = DecodeState(c.bytes);
+  if (!part.ok() || part->index != c.index) return;
+  if (!in.state) {
+    in.state.emplace();
+    in.state->index = part->index;
+    in.state->digest = part->digest;
+    in.state->epoch = part->epoch;
+    in.state->leader = part->leader;
+    in.state->last_primary = part->last_primary;
+  } else if (part->digest != in.state->digest || part->epoch != in.state->epoch ||
+             part->leader != in.state->leader || part->last_primary != in.state->last_primary) {
+    return;
+  }
+  for (const auto& [id, item] : part->items) {
+    if (in.state->items.count(id)) return;  // an item in two chunks
+  }
+  for (const auto& [id, item] : part->items) in.persist.emplace_back(id, item);
+  in.state->items.merge(part->items);
+  in.have[c.chunk] = true;
+  in.received++;
   MaybeInstallChunks();
 }
 
-void Gdm::MaybeInstallChunks() {
-  if (mode_ != GdmMode::kCatchingUp || chunks_.empty() || chunk_index_ != sync_index_ ||
-      chunks_received_ < chunks_.size())
-    return;
-  std::vector<uint8_t> all;
-  for (auto& part : chunks_) all.insert(all.end(), part.begin(), part.end());
-  chunks_.clear();
-  chunks_received_ = 0;
-  auto s = DecodeState(all);
-  if (!s.ok() || s->index != sync_index_ || s->last_primary != view_->id) {
-    return;  // a corrupt transfer: stale until the next view (docs/gdm.md "Known weaknesses")
-  }
-  InstallSnapshot(std::move(*s));
+Gdm::SnapshotProgress Gdm::snapshot_progress() const {
+  return SnapshotProgress{incoming_.received, static_cast<uint32_t>(incoming_.have.size()),
+                          incoming_.state ? incoming_.state->items.size() : 0};
 }
 
-void Gdm::InstallSnapshot(GdmState s) {
+void Gdm::MaybeInstallChunks() {
+  Incoming& in = incoming_;
+  if (mode_ != GdmMode::kCatchingUp || in.have.empty() || in.index != sync_index_ ||
+      in.received < in.have.size())
+    return;
+  if (in.state->last_primary != view_->id) {
+    in = Incoming{};
+    return;  // not this view's snapshot: stale until the next view
+  }
+  GdmState s = std::move(*in.state);
+  std::vector<std::pair<ItemId, std::optional<Item>>> persist = std::move(in.persist);
+  in = Incoming{};
+  InstallSnapshot(std::move(s), std::move(persist));
+}
+
+void Gdm::InstallSnapshot(GdmState s,
+                          std::vector<std::pair<ItemId, std::optional<Item>>> persist) {
   released_locally_.clear();
   state_ = std::move(s);
   lamport_ = std::max(lamport_, state_.index);
   replace_all_ = true;
+  snapshot_items_ = std::move(persist);
   dirty_.clear();
+  dirty_unique_ = 0;
   meta_dirty_ = true;
   snapshot_generation_++;
   durable_index_ = 0;  // nothing of the new state is durable yet

@@ -61,6 +61,60 @@ TEST(GdmWire, StateRoundTrips) {
   EXPECT_EQ(*back, s);
 }
 
+// A snapshot's chunks are whole State encodings cut at item boundaries, so a stale member
+// decodes and takes in each chunk as it arrives instead of the whole state in one turn (a 30 MB
+// state decoded and installed at once stalled raind's I/O thread past the peers' failure bound).
+TEST(GdmWire, SnapshotChunksAreWholeStatesCutAtItems) {
+  GdmState s;
+  for (int i = 1; i <= 12; ++i)
+    s.items[ItemId(i * 7)] = Item{ItemKind::kData, uint64_t(i), B(std::string(10 * i, 'a')),
+                                  kNoNode, {}};
+  s.items[3] = Item{ItemKind::kLock, 2, {}, n2, {n3, n1}};
+  s.items[200] = Item{ItemKind::kData, 9, B(std::string(300, 'z')), kNoNode, {}};  // > a chunk
+  s.index = 99, s.digest = 1234, s.epoch = 3, s.leader = n1, s.last_primary = ViewId{4, n1, 2, n1};
+  const ViewId v{4, n1, 2, n1};
+  auto chunks = EncodeSnapshotChunks(7, v, s, 64);
+  ASSERT_GT(chunks.size(), 4u);
+  GdmState s_meta = s;
+  s_meta.items.clear();
+  GdmState all = s_meta;
+  ItemId last = 0;
+  for (uint32_t i = 0; i < chunks.size(); ++i) {
+    auto m = DecodeGdm(7, chunks[i]);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    const auto& c = std::get<SnapshotChunkMsg>(*m);
+    EXPECT_EQ(c.view, v);
+    EXPECT_EQ(c.index, s.index);
+    EXPECT_EQ(c.chunk, i);
+    EXPECT_EQ(c.count, chunks.size());
+    auto part = DecodeState(c.bytes);
+    ASSERT_TRUE(part.ok()) << "chunk " << i << ": " << part.status().ToString();
+    GdmState meta = *part;
+    meta.items.clear();
+    EXPECT_EQ(meta, s_meta);
+    ASSERT_FALSE(part->items.empty());
+    // Several items share a chunk only within its size (a 60-byte State header, then items).
+    if (part->items.size() > 1) {
+      EXPECT_LE(c.bytes.size() - 60, 64u);
+    }
+    std::vector<ItemId> ids;
+    for (const auto& entry : part->items) ids.push_back(entry.first);
+    std::sort(ids.begin(), ids.end());
+    EXPECT_GT(ids.front(), last);  // ascending ids, no item in two chunks
+    last = ids.back();
+    all.items.merge(part->items);
+  }
+  EXPECT_EQ(all, s);
+  // An empty state is one chunk with no items.
+  auto one = EncodeSnapshotChunks(7, v, GdmState{}, 64);
+  ASSERT_EQ(one.size(), 1u);
+  auto m = DecodeGdm(7, one[0]);
+  ASSERT_TRUE(m.ok());
+  auto empty = DecodeState(std::get<SnapshotChunkMsg>(*m).bytes);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->items.empty());
+}
+
 TEST(GdmWire, SingleWriteViewMatchesTheFullDecoder) {
   CommitMsg w{n2, 5, 3, 11, {ItemOp{OpKind::kWrite, 42, ItemKind::kData, 0, B("value")}}};
   auto bytes = EncodeGdm(7, w);
@@ -387,6 +441,71 @@ TEST(Gdm, FailedSnapshotChunksAreResentOneForOne) {
                      m.now, DirectSendFailed{n2, std::make_shared<const std::vector<uint8_t>>(old)})
                   .ok());
   EXPECT_FALSE(m.g.PollGcmCommand().has_value());
+}
+
+// The stale member takes each chunk in as it arrives (one chunk's decoding per input, not the
+// whole state at the last one) and installs the state when the last arrives; the replace_all
+// batch carries the snapshot's items, copied chunk by chunk, then what was applied after it.
+TEST(Gdm, StaleMemberTakesTheSnapshotInChunkByChunk) {
+  const GdmOptions o{.cluster_id = 7, .snapshot_chunk_bytes = 64};
+  Manual m(o);
+  for (int i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(m.g.Create(m.now, ItemId(i), B(std::string(50, static_cast<char>('a' + i)))).ok());
+    m.Deliver(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  }
+  while (m.g.PollGcmCommand()) {
+  }
+  // A new view {n1, n2} where n2 is a fresh node with no state: n1 is the donor.
+  m.v = View{ViewId{2, n1, 1, n1}, {n1, n2}, true, {}};
+  Gdm stale(n2, o);
+  auto both = [&](NodeId from, const std::vector<uint8_t>& payload) {
+    Delivered d{from, m.v.id, ++m.seq, Service::kSafe, true, payload};
+    ASSERT_TRUE(m.g.HandleGcmEvent(m.now, d).ok());
+    ASSERT_TRUE(stale.HandleGcmEvent(m.now, d).ok());
+  };
+  (void)m.g.HandleGcmEvent(m.now, ViewInstalled{m.v});
+  (void)stale.HandleGcmEvent(m.now, ViewInstalled{m.v});
+  auto summary1 = std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload;
+  auto summary2 = std::get<GcmMulticast>(*stale.PollGcmCommand()).payload;
+  both(n1, summary1);
+  both(n2, summary2);
+  EXPECT_EQ(stale.mode(), GdmMode::kCatchingUp);
+  std::vector<std::vector<uint8_t>> chunks;
+  while (auto c = m.g.PollGcmCommand()) {
+    auto msg = DecodeGdm(7, std::get<GcmSend>(*c).payload);
+    if (std::holds_alternative<SnapshotChunkMsg>(*msg)) chunks.push_back(std::get<GcmSend>(*c).payload);
+  }
+  ASSERT_GT(chunks.size(), 4u);
+  // A write applied after the sync point: held by the stale member until the snapshot is in.
+  ASSERT_TRUE(m.g.Write(m.now, 3, B("after")).ok());
+  both(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  while (stale.PollPersist()) {
+  }
+  uint64_t items = 0;
+  for (uint32_t i = 0; i < chunks.size(); ++i) {
+    ASSERT_TRUE(stale.HandleGcmEvent(m.now, Received{n1, true, chunks[i]}).ok());
+    auto part = DecodeState(std::get<SnapshotChunkMsg>(*DecodeGdm(7, chunks[i])).bytes);
+    ASSERT_TRUE(part.ok());
+    items += part->items.size();
+    if (i + 1 == chunks.size()) break;
+    EXPECT_EQ(stale.mode(), GdmMode::kCatchingUp);
+    EXPECT_EQ(stale.snapshot_progress().chunks, i + 1);
+    EXPECT_EQ(stale.snapshot_progress().chunk_count, chunks.size());
+    EXPECT_EQ(stale.snapshot_progress().items, items);
+  }
+  EXPECT_EQ(items, 10u);
+  EXPECT_EQ(stale.mode(), GdmMode::kActive);
+  EXPECT_EQ(stale.snapshot_progress().chunks, 0u);
+  EXPECT_EQ(stale.state(), m.g.state());
+  EXPECT_EQ(S(stale.Read(3)), "after");
+  auto b = stale.PollPersist();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_TRUE(b->replace_all);
+  EXPECT_EQ(b->items.size(), 11u);  // the snapshot's 10, then item 3 again
+  EXPECT_EQ(b->items.back().first, 3u);
+  MemoryGdmStorage disk;
+  ASSERT_TRUE(disk.Apply(*b).ok());
+  EXPECT_EQ(*disk.Load(), stale.state());
 }
 
 TEST(Gdm, RejoiningNodeGetsTheStateInChunks) {

@@ -166,6 +166,8 @@ struct GdmOptions {
 
 // What a Storage persist writes: the items changed since the previous persist (nullopt =
 // deleted) and the state's meta fields. `replace_all`: drop every stored item first (a snapshot).
+// Entries apply in order; an id may appear twice (a snapshot's item, then its change applied
+// after the snapshot in the same batch), and the later entry wins.
 struct PersistBatch {
   uint64_t ticket = 0;
   bool replace_all = false;

@@ -109,6 +109,13 @@ void EncodeItem(Writer& w, ItemId id, const Item& item);
 bool DecodeItem(Reader& r, ItemId& id, Item& item);  // false: r failed
 std::vector<uint8_t> EncodeState(const GdmState& s);
 Result<GdmState> DecodeState(std::span<const uint8_t> bytes);
+// A state transfer's SnapshotChunk frames (view `view`, snapshot index s.index): the items in
+// ascending id order, cut at item boundaries once a chunk's items reach `chunk_bytes` (a larger
+// item is a chunk of its own). Each chunk's bytes are a whole State encoding (s's meta fields
+// and that chunk's items), so a receiver decodes and installs every chunk as it arrives
+// (docs/gdm.md "State transfer"). Never empty: an empty state is one chunk with no items.
+std::vector<std::vector<uint8_t>> EncodeSnapshotChunks(uint64_t cluster_id, const ViewId& view,
+                                                       const GdmState& s, size_t chunk_bytes);
 void EncodeViewId(Writer& w, const ViewId& v);
 ViewId DecodeViewId(Reader& r);
 
