@@ -75,6 +75,8 @@ Status Gdm::HandleGcmEvent(Instant, const Event& e) {
     }
   } else if (auto* f = std::get_if<DirectSendFailed>(&e)) {
     OnSendFailed(f->to, f->payload);
+  } else if (auto* ok = std::get_if<DirectSendDelivered>(&e)) {
+    OnSendDelivered(ok->to, ok->payload);
   }
   return Status::Ok();
 }
@@ -89,6 +91,7 @@ void Gdm::OnView(const View& v) {
   acks_.clear();
   snapshot_sent_.clear();
   snapshot_to_.clear();
+  outgoing_ = Outgoing{};
   resends_ = 0;
   chunk_resends_ = 0;
   if (!v.primary) {

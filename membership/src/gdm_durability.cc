@@ -115,7 +115,7 @@ void Gdm::OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_
       return;
     }
     chunk_resends_++;
-    commands_.push_back(GcmSend{{to}, *payload});
+    commands_.push_back(GcmSend{{to}, *payload, /*notify_delivered=*/true});
     return;
   }
   if (resends_ >= options_.max_resends_per_view) return;
@@ -125,7 +125,9 @@ void Gdm::OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_
     commands_.push_back(GcmSend{{to}, EncodeGdm(options_.cluster_id, a)});
   }
   if (!payload && snapshot_to_.count(to)) {  // unknown message: it may have been any chunk
-    for (const auto& chunk : snapshot_sent_) commands_.push_back(GcmSend{{to}, chunk});
+    for (const auto& chunk : snapshot_sent_) {
+      commands_.push_back(GcmSend{{to}, chunk, /*notify_delivered=*/true});
+    }
   }
 }
 

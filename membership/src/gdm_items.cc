@@ -145,6 +145,7 @@ bool Gdm::ApplySingleWrite(NodeId sender, const SingleWriteView& w, uint32_t crc
   auto it = state_.items.find(w.item);
   if (it == state_.items.end() || it->second.kind != ItemKind::kData) return false;
   uint64_t index = state_.index + 1;
+  KeepForSnapshot(w.item);
   std::vector<uint8_t>& bytes = it->second.bytes;
   if (bytes.capacity() > kShrinkSlackBytes && bytes.capacity() / 2 > w.bytes.size()) {
     bytes = std::vector<uint8_t>(w.bytes.begin(), w.bytes.end());  // give back a shrunk value
@@ -187,6 +188,7 @@ void Gdm::ApplyCommit(NodeId sender, CommitMsg& m, uint32_t crc) {
     auto it = state_.items.find(id);
     bool existed = it != state_.items.end();
     NodeId old_holder = existed ? it->second.holder : kNoNode;
+    KeepForSnapshot(id);
     Touch(id);
     if (!slot) {
       if (existed) {

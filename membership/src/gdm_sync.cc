@@ -81,14 +81,91 @@ void Gdm::SyncPoint() {
   CheckCompletions();
 }
 
+// The donor's snapshot is the state right after the sync point, sent in chunks of whole items
+// in id order. Encoding 30 MB in the sync point's input stalled raind's I/O thread past the
+// peers' failure bound (docs/gdm.md "Known weaknesses"), so only the first
+// snapshot_chunks_in_flight chunks are encoded here, and one more each time the first stale
+// member acknowledges one. Until its chunk is encoded, an item changed after the sync point
+// keeps its sync-point value aside (KeepForSnapshot), so every chunk is of the same state.
 void Gdm::SendSnapshot(const std::vector<NodeId>& to) {
-  std::vector<std::vector<uint8_t>> chunks = EncodeSnapshotChunks(
-      options_.cluster_id, view_->id, state_, std::max<size_t>(1, options_.snapshot_chunk_bytes));
-  for (std::vector<uint8_t>& chunk : chunks) {
-    commands_.push_back(GcmSend{to, chunk});
-    snapshot_sent_.push_back(std::move(chunk));
+  Outgoing& out = outgoing_;
+  out = Outgoing{};
+  out.to = to;
+  out.meta.index = state_.index;
+  out.meta.digest = state_.digest;
+  out.meta.epoch = state_.epoch;
+  out.meta.leader = state_.leader;
+  out.meta.last_primary = state_.last_primary;
+  std::vector<std::pair<ItemId, size_t>> sized;
+  sized.reserve(state_.items.size());
+  for (const auto& [id, item] : state_.items) sized.emplace_back(id, EncodedItemBytes(item));
+  std::sort(sized.begin(), sized.end());
+  std::vector<size_t> sizes;
+  sizes.reserve(sized.size());
+  out.ids.reserve(sized.size());
+  for (const auto& [id, bytes] : sized) {
+    out.ids.push_back(id);
+    sizes.push_back(bytes);
   }
+  out.begin = CutSnapshotChunks(sizes, std::max<size_t>(1, options_.snapshot_chunk_bytes));
   snapshot_to_.insert(to.begin(), to.end());
+  const size_t count = out.begin.size() - 1;
+  const size_t first = options_.snapshot_chunks_in_flight == 0
+                           ? count
+                           : std::min(count, options_.snapshot_chunks_in_flight);
+  for (size_t i = 0; i < first; ++i) SendNextChunk();
+}
+
+void Gdm::SendNextChunk() {
+  Outgoing& out = outgoing_;
+  if (out.begin.empty() || out.next + 1 >= out.begin.size()) return;  // none, or all encoded
+  const uint32_t count = static_cast<uint32_t>(out.begin.size() - 1);
+  const size_t first = out.begin[out.next], end = out.begin[out.next + 1];
+  std::vector<std::pair<ItemId, const Item*>> items;
+  items.reserve(end - first);
+  for (size_t i = first; i < end; ++i) {
+    const ItemId id = out.ids[i];
+    auto kept = out.kept.find(id);
+    if (kept != out.kept.end()) {
+      items.emplace_back(id, &kept->second);
+      continue;
+    }
+    auto it = state_.items.find(id);
+    RAIN_CHECK(it != state_.items.end(), "gdm: a snapshot item changed without its value kept");
+    items.emplace_back(id, &it->second);
+  }
+  std::vector<uint8_t> chunk =
+      EncodeSnapshotChunk(options_.cluster_id, view_->id, out.meta, out.next, count, items);
+  for (size_t i = first; i < end; ++i) out.kept.erase(out.ids[i]);
+  out.next++;
+  commands_.push_back(GcmSend{out.to, chunk, /*notify_delivered=*/true});
+  snapshot_sent_.push_back(std::move(chunk));
+}
+
+// Called before item `id` changes: if it is in a chunk not encoded yet, its sync-point value is
+// kept for that chunk (once; a later change must not overwrite it).
+void Gdm::KeepForSnapshot(ItemId id) {
+  Outgoing& out = outgoing_;
+  if (out.begin.empty() || out.next + 1 >= out.begin.size()) return;
+  if (out.kept.count(id) ||
+      !std::binary_search(out.ids.begin() + static_cast<ptrdiff_t>(out.begin[out.next]),
+                          out.ids.end(), id))
+    return;
+  auto it = state_.items.find(id);
+  RAIN_CHECK(it != state_.items.end(), "gdm: a snapshot item vanished without its value kept");
+  out.kept.emplace(id, it->second);
+}
+
+void Gdm::OnSendDelivered(NodeId to,
+                          const std::shared_ptr<const std::vector<uint8_t>>& payload) {
+  if (!view_ || outgoing_.to.empty() || to != outgoing_.to.front() || !payload) return;
+  // One of this view's chunks (every GDM message names its view): the view id follows the header.
+  const std::vector<uint8_t>& p = *payload;
+  if (p.size() < kGdmHeaderBytes + 24 || p[1] != static_cast<uint8_t>(GdmMsgType::kSnapshotChunk))
+    return;
+  Reader r(std::span<const uint8_t>(p).subspan(kGdmHeaderBytes, 24));
+  if (DecodeViewId(r) != view_->id) return;
+  SendNextChunk();
 }
 
 void Gdm::OnChunk(NodeId, SnapshotChunkMsg c) {

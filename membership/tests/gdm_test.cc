@@ -398,7 +398,8 @@ TEST(Gdm, StaleFencingEpochIsRefused) {
 // with the whole snapshot again (n failures -> n x n chunks: 64 x 30 MB queued at one raind, which
 // stalled and took the ring down with it); now each failed chunk is re-sent alone, once.
 TEST(Gdm, FailedSnapshotChunksAreResentOneForOne) {
-  Manual m(GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64});
+  Manual m(
+      GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64, .snapshot_chunks_in_flight = 0});
   for (int i = 1; i <= 10; ++i) {
     auto op = m.g.Create(m.now, ItemId(i), B(std::string(50, static_cast<char>('a' + i))));
     ASSERT_TRUE(op.ok());
@@ -443,11 +444,15 @@ TEST(Gdm, FailedSnapshotChunksAreResentOneForOne) {
   EXPECT_FALSE(m.g.PollGcmCommand().has_value());
 }
 
-// The stale member takes each chunk in as it arrives (one chunk's decoding per input, not the
-// whole state at the last one) and installs the state when the last arrives; the replace_all
-// batch carries the snapshot's items, copied chunk by chunk, then what was applied after it.
-TEST(Gdm, StaleMemberTakesTheSnapshotInChunkByChunk) {
-  const GdmOptions o{.cluster_id = 7, .snapshot_chunk_bytes = 64};
+// The donor encodes snapshot_chunks_in_flight chunks at the sync point and one more per chunk the
+// stale member acknowledges; items changed after the sync point go out with their sync-point
+// values. The stale member takes each chunk in as it arrives and installs the state with the
+// last one. So no input encodes or decodes more than a chunk (a 30 MB state encoded, then
+// decoded and installed, in one input each stalled raind's I/O thread past the peers' failure
+// bound). The replace_all batch carries the snapshot's items, copied chunk by chunk, then what
+// was applied after it.
+TEST(Gdm, SnapshotGoesOutAndComesInAChunkPerInput) {
+  const GdmOptions o{.cluster_id = 7, .snapshot_chunk_bytes = 64, .snapshot_chunks_in_flight = 3};
   Manual m(o);
   for (int i = 1; i <= 10; ++i) {
     ASSERT_TRUE(m.g.Create(m.now, ItemId(i), B(std::string(50, static_cast<char>('a' + i)))).ok());
@@ -463,6 +468,20 @@ TEST(Gdm, StaleMemberTakesTheSnapshotInChunkByChunk) {
     ASSERT_TRUE(m.g.HandleGcmEvent(m.now, d).ok());
     ASSERT_TRUE(stale.HandleGcmEvent(m.now, d).ok());
   };
+  // The chunks the donor asked to send since the last call (acks ignored).
+  auto sent = [&] {
+    std::vector<std::vector<uint8_t>> out;
+    while (auto c = m.g.PollGcmCommand()) {
+      auto* send = std::get_if<GcmSend>(&*c);
+      if (send == nullptr) continue;
+      auto msg = DecodeGdm(7, send->payload);
+      if (!std::holds_alternative<SnapshotChunkMsg>(*msg)) continue;
+      EXPECT_EQ(send->to, std::vector<NodeId>{n2});
+      EXPECT_TRUE(send->notify_delivered);
+      out.push_back(send->payload);
+    }
+    return out;
+  };
   (void)m.g.HandleGcmEvent(m.now, ViewInstalled{m.v});
   (void)stale.HandleGcmEvent(m.now, ViewInstalled{m.v});
   auto summary1 = std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload;
@@ -470,39 +489,51 @@ TEST(Gdm, StaleMemberTakesTheSnapshotInChunkByChunk) {
   both(n1, summary1);
   both(n2, summary2);
   EXPECT_EQ(stale.mode(), GdmMode::kCatchingUp);
-  std::vector<std::vector<uint8_t>> chunks;
-  while (auto c = m.g.PollGcmCommand()) {
-    auto msg = DecodeGdm(7, std::get<GcmSend>(*c).payload);
-    if (std::holds_alternative<SnapshotChunkMsg>(*msg)) chunks.push_back(std::get<GcmSend>(*c).payload);
-  }
-  ASSERT_GT(chunks.size(), 4u);
-  // A write applied after the sync point: held by the stale member until the snapshot is in.
-  ASSERT_TRUE(m.g.Write(m.now, 3, B("after")).ok());
+  std::deque<std::vector<uint8_t>> chunks;
+  for (auto& c : sent()) chunks.push_back(std::move(c));
+  ASSERT_EQ(chunks.size(), 3u);  // the window, not the whole state
+  const GdmState at_sync = m.g.state();
+  // After the sync point: a write to an item and a delete of another, both in chunks not encoded
+  // yet; the stale member holds the deliveries until the snapshot is in.
+  ASSERT_TRUE(m.g.Write(m.now, 9, B("after")).ok());
   both(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  ASSERT_TRUE(m.g.Delete(m.now, 10).ok());
+  both(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  EXPECT_TRUE(sent().empty());
   while (stale.PollPersist()) {
   }
-  uint64_t items = 0;
-  for (uint32_t i = 0; i < chunks.size(); ++i) {
-    ASSERT_TRUE(stale.HandleGcmEvent(m.now, Received{n1, true, chunks[i]}).ok());
-    auto part = DecodeState(std::get<SnapshotChunkMsg>(*DecodeGdm(7, chunks[i])).bytes);
+  GdmState received = at_sync;
+  received.items.clear();
+  uint32_t taken = 0;
+  while (!chunks.empty()) {
+    auto chunk = std::make_shared<const std::vector<uint8_t>>(std::move(chunks.front()));
+    chunks.pop_front();
+    ASSERT_TRUE(stale.HandleGcmEvent(m.now, Received{n1, true, *chunk}).ok());
+    auto part = DecodeState(std::get<SnapshotChunkMsg>(*DecodeGdm(7, *chunk)).bytes);
     ASSERT_TRUE(part.ok());
-    items += part->items.size();
-    if (i + 1 == chunks.size()) break;
-    EXPECT_EQ(stale.mode(), GdmMode::kCatchingUp);
-    EXPECT_EQ(stale.snapshot_progress().chunks, i + 1);
-    EXPECT_EQ(stale.snapshot_progress().chunk_count, chunks.size());
-    EXPECT_EQ(stale.snapshot_progress().items, items);
+    received.items.merge(part->items);
+    ++taken;
+    if (stale.mode() == GdmMode::kCatchingUp) {
+      EXPECT_EQ(stale.snapshot_progress().chunks, taken);
+      EXPECT_EQ(stale.snapshot_progress().items, received.items.size());
+    }
+    // The acknowledgement lets the donor encode exactly one more chunk.
+    ASSERT_TRUE(m.g.HandleGcmEvent(m.now, DirectSendDelivered{n2, chunk}).ok());
+    auto more = sent();
+    EXPECT_LE(more.size(), 1u);
+    for (auto& c : more) chunks.push_back(std::move(c));
   }
-  EXPECT_EQ(items, 10u);
+  EXPECT_EQ(taken, 10u);
+  EXPECT_EQ(received, at_sync);  // every chunk is of the sync point's state
   EXPECT_EQ(stale.mode(), GdmMode::kActive);
   EXPECT_EQ(stale.snapshot_progress().chunks, 0u);
   EXPECT_EQ(stale.state(), m.g.state());
-  EXPECT_EQ(S(stale.Read(3)), "after");
+  EXPECT_EQ(S(stale.Read(9)), "after");
+  EXPECT_EQ(stale.Find(10), nullptr);
   auto b = stale.PollPersist();
   ASSERT_TRUE(b.has_value());
   EXPECT_TRUE(b->replace_all);
-  EXPECT_EQ(b->items.size(), 11u);  // the snapshot's 10, then item 3 again
-  EXPECT_EQ(b->items.back().first, 3u);
+  EXPECT_EQ(b->items.size(), 12u);  // the snapshot's 10, then items 9 and 10 again
   MemoryGdmStorage disk;
   ASSERT_TRUE(disk.Apply(*b).ok());
   EXPECT_EQ(*disk.Load(), stale.state());

@@ -154,6 +154,9 @@ class Gdm {
   void OnSummary(NodeId from, const SummaryMsg& s);
   void SyncPoint();
   void SendSnapshot(const std::vector<NodeId>& to);
+  void SendNextChunk();
+  void KeepForSnapshot(ItemId id);
+  void OnSendDelivered(NodeId to, const std::shared_ptr<const std::vector<uint8_t>>& payload);
   void OnChunk(NodeId from, SnapshotChunkMsg c);
   void MaybeInstallChunks();
   void InstallSnapshot(GdmState s, std::vector<std::pair<ItemId, std::optional<Item>>> persist);
@@ -192,6 +195,18 @@ class Gdm {
     std::vector<std::pair<ItemId, std::optional<Item>>> persist;
   };
   Incoming incoming_;
+  // As donor: this view's snapshot, encoded a chunk at a time as the first stale member
+  // acknowledges them (docs/gdm.md "State transfer").
+  struct Outgoing {
+    std::vector<NodeId> to;      // the stale members; to.front() paces
+    GdmState meta;               // the state's fields at the sync point (no items)
+    std::vector<ItemId> ids;     // the items at the sync point, ascending
+    std::vector<size_t> begin;   // chunk k holds ids[begin[k], begin[k + 1])
+    uint32_t next = 0;           // the next chunk to encode
+    // Sync-point values of items changed since, kept until their chunk is encoded.
+    std::unordered_map<ItemId, Item> kept;
+  };
+  Outgoing outgoing_;
   // As donor: the encoded chunks and who needs them, kept for re-sends (OnSendFailed).
   std::vector<std::vector<uint8_t>> snapshot_sent_;
   std::set<NodeId> snapshot_to_;

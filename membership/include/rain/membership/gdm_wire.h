@@ -116,6 +116,15 @@ Result<GdmState> DecodeState(std::span<const uint8_t> bytes);
 // (docs/gdm.md "State transfer"). Never empty: an empty state is one chunk with no items.
 std::vector<std::vector<uint8_t>> EncodeSnapshotChunks(uint64_t cluster_id, const ViewId& view,
                                                        const GdmState& s, size_t chunk_bytes);
+// The pieces of EncodeSnapshotChunks, for a donor that encodes its chunks one at a time:
+// an item's record size in a State encoding; where each chunk's items begin (given every item's
+// record size in id order; the last entry is the item count); and one chunk's frame, whose
+// State carries `meta`'s fields (not its items) and `items` (ascending ids).
+size_t EncodedItemBytes(const Item& item);
+std::vector<size_t> CutSnapshotChunks(std::span<const size_t> item_bytes, size_t chunk_bytes);
+std::vector<uint8_t> EncodeSnapshotChunk(uint64_t cluster_id, const ViewId& view,
+                                         const GdmState& meta, uint32_t chunk, uint32_t count,
+                                         std::span<const std::pair<ItemId, const Item*>> items);
 void EncodeViewId(Writer& w, const ViewId& v);
 ViewId DecodeViewId(Reader& r);
 
