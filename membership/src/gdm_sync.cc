@@ -30,6 +30,20 @@ auto Rank(NodeId n, const SummaryMsg& s) {
 bool SameState(const SummaryMsg& a, const SummaryMsg& b) {
   return a.last_primary == b.last_primary && a.index == b.index && a.digest == b.digest;
 }
+// A state's fields without its items (what every snapshot chunk repeats).
+GdmState MetaOf(const GdmState& s) {
+  GdmState m;
+  m.index = s.index;
+  m.digest = s.digest;
+  m.epoch = s.epoch;
+  m.leader = s.leader;
+  m.last_primary = s.last_primary;
+  return m;
+}
+bool SameMeta(const GdmState& a, const GdmState& b) {
+  return a.index == b.index && a.digest == b.digest && a.epoch == b.epoch &&
+         a.leader == b.leader && a.last_primary == b.last_primary;
+}
 
 }  // namespace
 
@@ -91,11 +105,7 @@ void Gdm::SendSnapshot(const std::vector<NodeId>& to) {
   Outgoing& out = outgoing_;
   out = Outgoing{};
   out.to = to;
-  out.meta.index = state_.index;
-  out.meta.digest = state_.digest;
-  out.meta.epoch = state_.epoch;
-  out.meta.leader = state_.leader;
-  out.meta.last_primary = state_.last_primary;
+  out.meta = MetaOf(state_);
   std::vector<std::pair<ItemId, size_t>> sized;
   sized.reserve(state_.items.size());
   for (const auto& [id, item] : state_.items) sized.emplace_back(id, EncodedItemBytes(item));
@@ -186,14 +196,8 @@ void Gdm::OnChunk(NodeId, SnapshotChunkMsg c) {
   auto part = DecodeState(c.bytes);
   if (!part.ok() || part->index != c.index) return;
   if (!in.state) {
-    in.state.emplace();
-    in.state->index = part->index;
-    in.state->digest = part->digest;
-    in.state->epoch = part->epoch;
-    in.state->leader = part->leader;
-    in.state->last_primary = part->last_primary;
-  } else if (part->digest != in.state->digest || part->epoch != in.state->epoch ||
-             part->leader != in.state->leader || part->last_primary != in.state->last_primary) {
+    in.state = MetaOf(*part);
+  } else if (!SameMeta(*part, *in.state)) {
     return;
   }
   for (const auto& [id, item] : part->items) {
