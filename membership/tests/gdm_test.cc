@@ -270,6 +270,17 @@ struct Fixture {
       return DeadlineExceededError("no outcome");
     return *sim.Outcome(n, *op);
   }
+  // Crashes `down`, then creates items 1..count ("value-<i>" and 40 x) at n1 without it.
+  void CreateWhileDown(NodeId down, int count) {
+    sim.Crash(down);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.AllActiveAndEqual(); }, Ms(2000)));
+    for (int i = 1; i <= count; ++i) {
+      std::string v = "value-" + std::to_string(i) + std::string(40, 'x');
+      ASSERT_TRUE(Run(
+                      n1, [&](Gdm& g, Instant t) { return g.Create(t, ItemId(i), B(v)); }, v)
+                      .ok());
+    }
+  }
   GdmSim sim;
 };
 
@@ -541,14 +552,7 @@ TEST(Gdm, SnapshotGoesOutAndComesInAChunkPerInput) {
 
 TEST(Gdm, RejoiningNodeGetsTheStateInChunks) {
   Fixture f(3, GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64});
-  f.sim.Crash(n3);
-  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(2000)));
-  for (int i = 1; i <= 20; ++i) {
-    std::string v = "value-" + std::to_string(i) + std::string(40, 'x');
-    ASSERT_TRUE(f.Run(
-                     n1, [&](Gdm& g, Instant t) { return g.Create(t, ItemId(i), B(v)); }, v)
-                    .ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(f.CreateWhileDown(n3, 20));
   f.sim.Restart(n3);
   ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(3000)))
       << f.sim.Report();
@@ -564,14 +568,7 @@ TEST(Gdm, RejoiningNodeGetsTheStateInChunks) {
 TEST(Gdm, WritesDuringAChunkedTransferLeaveIdenticalReplicas) {
   Fixture f(3, GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64,
                           .snapshot_chunks_in_flight = 1});
-  f.sim.Crash(n3);
-  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(2000)));
-  for (int i = 1; i <= 30; ++i) {
-    std::string v = "v" + std::to_string(i) + std::string(40, 'x');
-    ASSERT_TRUE(f.Run(
-                     n1, [&](Gdm& g, Instant t) { return g.Create(t, ItemId(i), B(v)); }, v)
-                    .ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(f.CreateWhileDown(n3, 30));
   f.sim.Restart(n3);
   int written = 0;
   for (int step = 0; step < 400 && (written < 20 || !f.sim.AllActiveAndEqual()); ++step) {
