@@ -75,6 +75,8 @@ Status Gdm::HandleGcmEvent(Instant, const Event& e) {
     }
   } else if (auto* f = std::get_if<DirectSendFailed>(&e)) {
     OnSendFailed(f->to, f->payload);
+  } else if (auto* ok = std::get_if<DirectSendDelivered>(&e)) {
+    OnSendDelivered(ok->to, ok->payload);
   }
   return Status::Ok();
 }
@@ -83,13 +85,13 @@ void Gdm::OnView(const View& v) {
   view_ = v;
   summaries_.clear();
   buffered_.clear();
-  chunks_.clear();
-  chunks_received_ = 0;
+  incoming_ = Incoming{};
   sync_index_ = 0;
   epoch_announced_ = false;
   acks_.clear();
   snapshot_sent_.clear();
   snapshot_to_.clear();
+  outgoing_ = Outgoing{};
   resends_ = 0;
   chunk_resends_ = 0;
   if (!v.primary) {

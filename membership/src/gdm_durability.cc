@@ -25,19 +25,18 @@ std::optional<PersistBatch> Gdm::PollPersist() {
   PersistBatch b;
   b.ticket = next_ticket_++;
   b.replace_all = replace_all_;
-  if (replace_all_) {
-    b.items.reserve(state_.items.size());
-    for (const auto& [id, item] : state_.items) b.items.emplace_back(id, item);
-  } else {
-    CompactDirty();
-    b.items.reserve(dirty_.size());
-    for (ItemId id : dirty_) {
-      auto it = state_.items.find(id);
-      if (it == state_.items.end()) {
-        b.items.emplace_back(id, std::nullopt);
-      } else {
-        b.items.emplace_back(id, it->second);
-      }
+  // A snapshot's items were copied chunk by chunk as they arrived (gdm_sync.cc): moved, not
+  // copied here. Items changed since follow them (a later entry for an id wins).
+  if (replace_all_) b.items = std::move(snapshot_items_);
+  snapshot_items_.clear();
+  CompactDirty();
+  b.items.reserve(b.items.size() + dirty_.size());
+  for (ItemId id : dirty_) {
+    auto it = state_.items.find(id);
+    if (it == state_.items.end()) {
+      b.items.emplace_back(id, std::nullopt);
+    } else {
+      b.items.emplace_back(id, it->second);
     }
   }
   b.meta.index = state_.index;
@@ -116,7 +115,7 @@ void Gdm::OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_
       return;
     }
     chunk_resends_++;
-    commands_.push_back(GcmSend{{to}, *payload});
+    commands_.push_back(GcmSend{{to}, *payload, /*notify_delivered=*/true});
     return;
   }
   if (resends_ >= options_.max_resends_per_view) return;
@@ -126,7 +125,9 @@ void Gdm::OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_
     commands_.push_back(GcmSend{{to}, EncodeGdm(options_.cluster_id, a)});
   }
   if (!payload && snapshot_to_.count(to)) {  // unknown message: it may have been any chunk
-    for (const auto& chunk : snapshot_sent_) commands_.push_back(GcmSend{{to}, chunk});
+    for (const auto& chunk : snapshot_sent_) {
+      commands_.push_back(GcmSend{{to}, chunk, /*notify_delivered=*/true});
+    }
   }
 }
 

@@ -43,7 +43,6 @@ void Gdm::BumpIndex(uint32_t crc) {
 }
 
 void Gdm::Touch(ItemId id) {
-  if (replace_all_) return;  // the next batch writes every item anyway
   // A vector, deduplicated when the batch is cut (a std::set cost a node allocation per write);
   // compacted when repeated writes to few items between cuts would let it grow.
   dirty_.push_back(id);
@@ -146,6 +145,7 @@ bool Gdm::ApplySingleWrite(NodeId sender, const SingleWriteView& w, uint32_t crc
   auto it = state_.items.find(w.item);
   if (it == state_.items.end() || it->second.kind != ItemKind::kData) return false;
   uint64_t index = state_.index + 1;
+  KeepForSnapshot(w.item);
   std::vector<uint8_t>& bytes = it->second.bytes;
   if (bytes.capacity() > kShrinkSlackBytes && bytes.capacity() / 2 > w.bytes.size()) {
     bytes = std::vector<uint8_t>(w.bytes.begin(), w.bytes.end());  // give back a shrunk value
@@ -188,6 +188,7 @@ void Gdm::ApplyCommit(NodeId sender, CommitMsg& m, uint32_t crc) {
     auto it = state_.items.find(id);
     bool existed = it != state_.items.end();
     NodeId old_holder = existed ? it->second.holder : kNoNode;
+    KeepForSnapshot(id);
     Touch(id);
     if (!slot) {
       if (existed) {

@@ -30,6 +30,20 @@ auto Rank(NodeId n, const SummaryMsg& s) {
 bool SameState(const SummaryMsg& a, const SummaryMsg& b) {
   return a.last_primary == b.last_primary && a.index == b.index && a.digest == b.digest;
 }
+// A state's fields without its items (what every snapshot chunk repeats).
+GdmState MetaOf(const GdmState& s) {
+  GdmState m;
+  m.index = s.index;
+  m.digest = s.digest;
+  m.epoch = s.epoch;
+  m.leader = s.leader;
+  m.last_primary = s.last_primary;
+  return m;
+}
+bool SameMeta(const GdmState& a, const GdmState& b) {
+  return a.index == b.index && a.digest == b.digest && a.epoch == b.epoch &&
+         a.leader == b.leader && a.last_primary == b.last_primary;
+}
 
 }  // namespace
 
@@ -81,59 +95,150 @@ void Gdm::SyncPoint() {
   CheckCompletions();
 }
 
+// The donor's snapshot is the state right after the sync point, sent in chunks of whole items
+// in id order. Encoding 30 MB in the sync point's input stalled raind's I/O thread past the
+// peers' failure bound (docs/gdm.md "Known weaknesses"), so only the first
+// snapshot_chunks_in_flight chunks are encoded here, and one more each time the first stale
+// member acknowledges one. Until its chunk is encoded, an item changed after the sync point
+// keeps its sync-point value aside (KeepForSnapshot), so every chunk is of the same state.
 void Gdm::SendSnapshot(const std::vector<NodeId>& to) {
-  std::vector<uint8_t> bytes = EncodeState(state_);
-  size_t chunk = std::max<size_t>(1, options_.snapshot_chunk_bytes);
-  uint32_t count = static_cast<uint32_t>(std::max<size_t>(1, (bytes.size() + chunk - 1) / chunk));
-  for (uint32_t i = 0; i < count; ++i) {
-    size_t begin = size_t{i} * chunk;
-    size_t end = std::min(bytes.size(), begin + chunk);
-    SnapshotChunkMsg c{view_->id, state_.index, i, count,
-                       std::vector<uint8_t>(bytes.begin() + static_cast<ptrdiff_t>(begin),
-                                            bytes.begin() + static_cast<ptrdiff_t>(end))};
-    snapshot_sent_.push_back(EncodeGdm(options_.cluster_id, c));
-    commands_.push_back(GcmSend{to, snapshot_sent_.back()});
+  Outgoing& out = outgoing_;
+  out = Outgoing{};
+  out.to = to;
+  out.meta = MetaOf(state_);
+  std::vector<std::pair<ItemId, size_t>> sized;
+  sized.reserve(state_.items.size());
+  for (const auto& [id, item] : state_.items) sized.emplace_back(id, EncodedItemBytes(item));
+  std::sort(sized.begin(), sized.end());
+  std::vector<size_t> sizes;
+  sizes.reserve(sized.size());
+  out.ids.reserve(sized.size());
+  for (const auto& [id, bytes] : sized) {
+    out.ids.push_back(id);
+    sizes.push_back(bytes);
   }
+  out.begin = CutSnapshotChunks(sizes, std::max<size_t>(1, options_.snapshot_chunk_bytes));
   snapshot_to_.insert(to.begin(), to.end());
+  const size_t count = out.begin.size() - 1;
+  const size_t first = options_.snapshot_chunks_in_flight == 0
+                           ? count
+                           : std::min(count, options_.snapshot_chunks_in_flight);
+  for (size_t i = 0; i < first; ++i) SendNextChunk();
+}
+
+void Gdm::SendNextChunk() {
+  Outgoing& out = outgoing_;
+  if (out.begin.empty() || out.next + 1 >= out.begin.size()) return;  // none, or all encoded
+  const uint32_t count = static_cast<uint32_t>(out.begin.size() - 1);
+  const size_t first = out.begin[out.next], end = out.begin[out.next + 1];
+  std::vector<std::pair<ItemId, const Item*>> items;
+  items.reserve(end - first);
+  for (size_t i = first; i < end; ++i) {
+    const ItemId id = out.ids[i];
+    auto kept = out.kept.find(id);
+    if (kept != out.kept.end()) {
+      items.emplace_back(id, &kept->second);
+      continue;
+    }
+    auto it = state_.items.find(id);
+    RAIN_CHECK(it != state_.items.end(), "gdm: a snapshot item changed without its value kept");
+    items.emplace_back(id, &it->second);
+  }
+  std::vector<uint8_t> chunk =
+      EncodeSnapshotChunk(options_.cluster_id, view_->id, out.meta, out.next, count, items);
+  for (size_t i = first; i < end; ++i) out.kept.erase(out.ids[i]);
+  out.next++;
+  commands_.push_back(GcmSend{out.to, chunk, /*notify_delivered=*/true});
+  snapshot_sent_.push_back(std::move(chunk));
+}
+
+// Called before item `id` changes: if it is in a chunk not encoded yet, its sync-point value is
+// kept for that chunk (once; a later change must not overwrite it).
+void Gdm::KeepForSnapshot(ItemId id) {
+  Outgoing& out = outgoing_;
+  if (out.begin.empty() || out.next + 1 >= out.begin.size()) return;
+  if (out.kept.count(id) ||
+      !std::binary_search(out.ids.begin() + static_cast<ptrdiff_t>(out.begin[out.next]),
+                          out.ids.end(), id))
+    return;
+  auto it = state_.items.find(id);
+  RAIN_CHECK(it != state_.items.end(), "gdm: a snapshot item vanished without its value kept");
+  out.kept.emplace(id, it->second);
+}
+
+void Gdm::OnSendDelivered(NodeId to,
+                          const std::shared_ptr<const std::vector<uint8_t>>& payload) {
+  if (!view_ || outgoing_.to.empty() || to != outgoing_.to.front() || !payload) return;
+  // One of this view's chunks (every GDM message names its view): the view id follows the header.
+  const std::vector<uint8_t>& p = *payload;
+  if (p.size() < kGdmHeaderBytes + 24 || p[1] != static_cast<uint8_t>(GdmMsgType::kSnapshotChunk))
+    return;
+  Reader r(std::span<const uint8_t>(p).subspan(kGdmHeaderBytes, 24));
+  if (DecodeViewId(r) != view_->id) return;
+  SendNextChunk();
 }
 
 void Gdm::OnChunk(NodeId, SnapshotChunkMsg c) {
   // A chunk may arrive before this node reached the sync point itself (the donor delivered the
-  // last summary first): keep it until then.
-  if (!view_ || c.view != view_->id || c.bytes.empty()) return;
+  // last summary first): it is taken in all the same, and installed once the node is stale.
+  if (!view_ || c.view != view_->id) return;
   if (mode_ != GdmMode::kSyncing && mode_ != GdmMode::kCatchingUp) return;
-  if (chunks_.empty() || chunk_index_ != c.index || chunks_.size() != c.count) {
-    chunks_.assign(c.count, {});
-    chunks_received_ = 0;
-    chunk_index_ = c.index;
+  Incoming& in = incoming_;
+  if (in.have.empty() || in.index != c.index || in.have.size() != c.count) {
+    in = Incoming{};
+    in.index = c.index;
+    in.have.assign(c.count, false);
   }
-  if (!chunks_[c.chunk].empty()) return;
-  chunks_[c.chunk] = std::move(c.bytes);
-  chunks_received_++;
+  if (in.have[c.chunk]) return;
+  // Each chunk is a State encoding of its own: decoded, checked and merged now, so the work of
+  // this input is one chunk's. One that does not fit the others is dropped, and the snapshot
+  // never completes: stale until the next view (docs/gdm.md "Known weaknesses").
+  auto part = DecodeState(c.bytes);
+  if (!part.ok() || part->index != c.index) return;
+  if (!in.state) {
+    in.state = MetaOf(*part);
+  } else if (!SameMeta(*part, *in.state)) {
+    return;
+  }
+  for (const auto& [id, item] : part->items) {
+    if (in.state->items.count(id)) return;  // an item in two chunks
+  }
+  for (const auto& [id, item] : part->items) in.persist.emplace_back(id, item);
+  in.state->items.merge(part->items);
+  in.have[c.chunk] = true;
+  in.received++;
   MaybeInstallChunks();
 }
 
-void Gdm::MaybeInstallChunks() {
-  if (mode_ != GdmMode::kCatchingUp || chunks_.empty() || chunk_index_ != sync_index_ ||
-      chunks_received_ < chunks_.size())
-    return;
-  std::vector<uint8_t> all;
-  for (auto& part : chunks_) all.insert(all.end(), part.begin(), part.end());
-  chunks_.clear();
-  chunks_received_ = 0;
-  auto s = DecodeState(all);
-  if (!s.ok() || s->index != sync_index_ || s->last_primary != view_->id) {
-    return;  // a corrupt transfer: stale until the next view (docs/gdm.md "Known weaknesses")
-  }
-  InstallSnapshot(std::move(*s));
+Gdm::SnapshotProgress Gdm::snapshot_progress() const {
+  return SnapshotProgress{incoming_.received, static_cast<uint32_t>(incoming_.have.size()),
+                          incoming_.state ? incoming_.state->items.size() : 0};
 }
 
-void Gdm::InstallSnapshot(GdmState s) {
+void Gdm::MaybeInstallChunks() {
+  Incoming& in = incoming_;
+  if (mode_ != GdmMode::kCatchingUp || in.have.empty() || in.index != sync_index_ ||
+      in.received < in.have.size())
+    return;
+  if (in.state->last_primary != view_->id) {
+    in = Incoming{};
+    return;  // not this view's snapshot: stale until the next view
+  }
+  GdmState s = std::move(*in.state);
+  std::vector<std::pair<ItemId, std::optional<Item>>> persist = std::move(in.persist);
+  in = Incoming{};
+  InstallSnapshot(std::move(s), std::move(persist));
+}
+
+void Gdm::InstallSnapshot(GdmState s,
+                          std::vector<std::pair<ItemId, std::optional<Item>>> persist) {
   released_locally_.clear();
   state_ = std::move(s);
   lamport_ = std::max(lamport_, state_.index);
   replace_all_ = true;
+  snapshot_items_ = std::move(persist);
   dirty_.clear();
+  dirty_unique_ = 0;
   meta_dirty_ = true;
   snapshot_generation_++;
   durable_index_ = 0;  // nothing of the new state is durable yet

@@ -111,20 +111,95 @@ bool DecodeItem(Reader& r, ItemId& id, Item& item) {
   return r.ok();
 }
 
-std::vector<uint8_t> EncodeState(const GdmState& s) {
-  Writer w;
+namespace {
+
+// The State encoding's fields before the items, with `count` items to follow.
+void PutStateHeader(Writer& w, const GdmState& s, uint64_t count) {
   w.U64(s.index);
   w.U64(s.digest);
   w.U64(s.epoch);
   w.U32(ToInt(s.leader));
   EncodeViewId(w, s.last_primary);
-  w.U64(s.items.size());
-  std::vector<ItemId> ids;
-  ids.reserve(s.items.size());
-  for (const auto& entry : s.items) ids.push_back(entry.first);
-  std::sort(ids.begin(), ids.end());
-  for (ItemId id : ids) EncodeItem(w, id, s.items.at(id));
+  w.U64(count);
+}
+constexpr size_t kStateHeaderBytes = 8 + 8 + 8 + 4 + 24 + 8;
+// SnapshotChunk body before its Bytes: ViewId, index, chunk, count, then the u32 length.
+constexpr size_t kChunkFieldsBytes = 24 + 8 + 4 + 4 + 4;
+
+// The state's items in ascending id order (encodings are deterministic; the map is not).
+std::vector<std::pair<ItemId, const Item*>> SortedItems(const GdmState& s) {
+  std::vector<std::pair<ItemId, const Item*>> items;
+  items.reserve(s.items.size());
+  for (const auto& [id, item] : s.items) items.emplace_back(id, &item);
+  std::sort(items.begin(), items.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return items;
+}
+
+}  // namespace
+
+size_t EncodedItemBytes(const Item& item) {
+  return 8 + 1 + 8 + 4 + 2 + 4 * item.waiters.size() + 4 + item.bytes.size();
+}
+
+std::vector<uint8_t> EncodeState(const GdmState& s) {
+  Writer w;
+  PutStateHeader(w, s, s.items.size());
+  for (const auto& [id, item] : SortedItems(s)) EncodeItem(w, id, *item);
   return w.Take();
+}
+
+std::vector<size_t> CutSnapshotChunks(std::span<const size_t> item_bytes, size_t chunk_bytes) {
+  // A chunk closes once its items reach chunk_bytes (an item larger than that is a chunk of its
+  // own); an empty state is one chunk with no items.
+  std::vector<size_t> begin = {0};
+  size_t bytes = 0;
+  for (size_t i = 0; i < item_bytes.size(); ++i) {
+    if (bytes > 0 && bytes + item_bytes[i] > chunk_bytes) {
+      begin.push_back(i);
+      bytes = 0;
+    }
+    bytes += item_bytes[i];
+  }
+  begin.push_back(item_bytes.size());
+  return begin;
+}
+
+std::vector<uint8_t> EncodeSnapshotChunk(uint64_t cluster_id, const ViewId& view,
+                                         const GdmState& meta, uint32_t chunk, uint32_t count,
+                                         std::span<const std::pair<ItemId, const Item*>> items) {
+  size_t state_bytes = kStateHeaderBytes;
+  for (const auto& [id, item] : items) state_bytes += EncodedItemBytes(*item);
+  // One pass straight into the frame: no whole-state buffer, no copy of it per chunk.
+  Writer w(kGdmHeaderBytes + kChunkFieldsBytes + state_bytes);
+  internal::BeginFrame(w, kGdmWireVersion, static_cast<uint8_t>(GdmMsgType::kSnapshotChunk),
+                       cluster_id);
+  EncodeViewId(w, view);
+  w.U64(meta.index);
+  w.U32(chunk);
+  w.U32(count);
+  w.U32(static_cast<uint32_t>(state_bytes));
+  PutStateHeader(w, meta, items.size());
+  for (const auto& [id, item] : items) EncodeItem(w, id, *item);
+  return internal::SealFrame(w);
+}
+
+std::vector<std::vector<uint8_t>> EncodeSnapshotChunks(uint64_t cluster_id, const ViewId& view,
+                                                       const GdmState& s, size_t chunk_bytes) {
+  const std::vector<std::pair<ItemId, const Item*>> items = SortedItems(s);
+  std::vector<size_t> sizes;
+  sizes.reserve(items.size());
+  for (const auto& [id, item] : items) sizes.push_back(EncodedItemBytes(*item));
+  const std::vector<size_t> begin = CutSnapshotChunks(sizes, chunk_bytes);
+  const uint32_t count = static_cast<uint32_t>(begin.size() - 1);
+  std::vector<std::vector<uint8_t>> chunks;
+  chunks.reserve(count);
+  for (uint32_t c = 0; c < count; ++c) {
+    chunks.push_back(EncodeSnapshotChunk(
+        cluster_id, view, s, c, count,
+        std::span(items).subspan(begin[c], begin[c + 1] - begin[c])));
+  }
+  return chunks;
 }
 
 Result<GdmState> DecodeState(std::span<const uint8_t> bytes) {

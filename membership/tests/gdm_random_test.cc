@@ -37,11 +37,18 @@ SeedOutcome RunSeed(uint64_t seed) {
   int n = static_cast<int>(rng.Between(3, 5));
   // Seeds vary how persists are cut and reported (by the seed, not the rng, so the other
   // choices of a seed stay as they were): a batch per input or group commit, one completion
-  // per batch or one for all that finished.
-  GdmSim sim(GdmSimConfig{.nodes = n,
-                          .seed = seed,
-                          .gdm = GdmOptions{.cluster_id = 7, .max_persists_in_flight = seed % 3},
-                          .persisted_through = seed % 2 == 1});
+  // per batch or one for all that finished. They vary state transfer too: chunks of a few items
+  // (so a snapshot has many, and commits change items whose chunk is not encoded yet) or one
+  // chunk, and a donor window of 1-3 chunks or every chunk at once.
+  const uint64_t shape = seed / 6;
+  GdmSim sim(GdmSimConfig{
+      .nodes = n,
+      .seed = seed,
+      .gdm = GdmOptions{.cluster_id = 7,
+                        .snapshot_chunk_bytes = shape % 2 == 0 ? size_t{96} : size_t{256} << 10,
+                        .snapshot_chunks_in_flight = shape / 2 % 4,
+                        .max_persists_in_flight = seed % 3},
+      .persisted_through = seed % 2 == 1});
   auto ids = sim.ids();
   SeedOutcome out;
   auto fail = [&](const std::string& why) {

@@ -31,6 +31,7 @@ void GdmSim::Boot(NodeId n) {
   s.views_seen = s.deliveries_seen = 0;
   s.received_seen = cluster_->Received(n).size();  // the harness keeps them across restarts
   s.failures_seen = cluster_->DirectFailures(n);
+  s.delivered_seen = cluster_->DirectDelivered(n).size();
   s.disk_ops.clear();
   s.outcomes.clear();
   s.op_values.clear();
@@ -133,6 +134,12 @@ void GdmSim::Pump() {
           from, true, std::vector<uint8_t>(r.begin() + static_cast<ptrdiff_t>(colon) + 1, r.end())};
       Feed(n, e, false);
     }
+    // Acknowledged snapshot chunks: the donor encodes the next (docs/gdm.md "State transfer").
+    const auto& acked = cluster_->DirectDelivered(n);
+    for (; s.delivered_seen < acked.size(); ++s.delivered_seen) {
+      const DirectSendDelivered d = acked[s.delivered_seen];  // a copy: feeding appends
+      Feed(n, d, false);
+    }
     // The harness counts failed reliable sends without naming the peer: tell the Gdm each
     // other member may have missed something.
     for (int f = cluster_->DirectFailures(n); s.failures_seen < f; ++s.failures_seen) {
@@ -187,7 +194,7 @@ void GdmSim::Flush(NodeId n) {
       if (!st.ok()) s.gdm->HandleCommandRefused(m->op, st);
     } else {
       auto& snd = std::get<GcmSend>(*c);
-      (void)cluster_->Send(n, snd.to, Str(snd.payload), true);
+      (void)cluster_->Send(n, snd.to, Str(snd.payload), true, snd.notify_delivered);
     }
     if (!up(n)) return;
   }

@@ -92,7 +92,7 @@ class GdmSim {
     uint64_t stable_epoch = 0;  // election's persisted state
     uint64_t max_epoch_seen = 0;
     std::deque<DiskOp> disk_ops;
-    size_t views_seen = 0, deliveries_seen = 0, received_seen = 0;
+    size_t views_seen = 0, deliveries_seen = 0, received_seen = 0, delivered_seen = 0;
     int failures_seen = 0;
     // Which messages of `chain_view` this node was fed, hashed in order: a member removed from a
     // view may deliver a subset of it in the flush (docs/membership.md §6), so only members

@@ -61,6 +61,60 @@ TEST(GdmWire, StateRoundTrips) {
   EXPECT_EQ(*back, s);
 }
 
+// A snapshot's chunks are whole State encodings cut at item boundaries, so a stale member
+// decodes and takes in each chunk as it arrives instead of the whole state in one turn (a 30 MB
+// state decoded and installed at once stalled raind's I/O thread past the peers' failure bound).
+TEST(GdmWire, SnapshotChunksAreWholeStatesCutAtItems) {
+  GdmState s;
+  for (int i = 1; i <= 12; ++i)
+    s.items[ItemId(i * 7)] = Item{ItemKind::kData, uint64_t(i), B(std::string(10 * i, 'a')),
+                                  kNoNode, {}};
+  s.items[3] = Item{ItemKind::kLock, 2, {}, n2, {n3, n1}};
+  s.items[200] = Item{ItemKind::kData, 9, B(std::string(300, 'z')), kNoNode, {}};  // > a chunk
+  s.index = 99, s.digest = 1234, s.epoch = 3, s.leader = n1, s.last_primary = ViewId{4, n1, 2, n1};
+  const ViewId v{4, n1, 2, n1};
+  auto chunks = EncodeSnapshotChunks(7, v, s, 64);
+  ASSERT_GT(chunks.size(), 4u);
+  GdmState s_meta = s;
+  s_meta.items.clear();
+  GdmState all = s_meta;
+  ItemId last = 0;
+  for (uint32_t i = 0; i < chunks.size(); ++i) {
+    auto m = DecodeGdm(7, chunks[i]);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    const auto& c = std::get<SnapshotChunkMsg>(*m);
+    EXPECT_EQ(c.view, v);
+    EXPECT_EQ(c.index, s.index);
+    EXPECT_EQ(c.chunk, i);
+    EXPECT_EQ(c.count, chunks.size());
+    auto part = DecodeState(c.bytes);
+    ASSERT_TRUE(part.ok()) << "chunk " << i << ": " << part.status().ToString();
+    GdmState meta = *part;
+    meta.items.clear();
+    EXPECT_EQ(meta, s_meta);
+    ASSERT_FALSE(part->items.empty());
+    // Several items share a chunk only within its size (a 60-byte State header, then items).
+    if (part->items.size() > 1) {
+      EXPECT_LE(c.bytes.size() - 60, 64u);
+    }
+    std::vector<ItemId> ids;
+    for (const auto& entry : part->items) ids.push_back(entry.first);
+    std::sort(ids.begin(), ids.end());
+    EXPECT_GT(ids.front(), last);  // ascending ids, no item in two chunks
+    last = ids.back();
+    all.items.merge(part->items);
+  }
+  EXPECT_EQ(all, s);
+  // An empty state is one chunk with no items.
+  auto one = EncodeSnapshotChunks(7, v, GdmState{}, 64);
+  ASSERT_EQ(one.size(), 1u);
+  auto m = DecodeGdm(7, one[0]);
+  ASSERT_TRUE(m.ok());
+  auto empty = DecodeState(std::get<SnapshotChunkMsg>(*m).bytes);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->items.empty());
+}
+
 TEST(GdmWire, SingleWriteViewMatchesTheFullDecoder) {
   CommitMsg w{n2, 5, 3, 11, {ItemOp{OpKind::kWrite, 42, ItemKind::kData, 0, B("value")}}};
   auto bytes = EncodeGdm(7, w);
@@ -216,6 +270,17 @@ struct Fixture {
       return DeadlineExceededError("no outcome");
     return *sim.Outcome(n, *op);
   }
+  // Crashes `down`, then creates items 1..count ("value-<i>" and 40 x) at n1 without it.
+  void CreateWhileDown(NodeId down, int count) {
+    sim.Crash(down);
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.AllActiveAndEqual(); }, Ms(2000)));
+    for (int i = 1; i <= count; ++i) {
+      std::string v = "value-" + std::to_string(i) + std::string(40, 'x');
+      ASSERT_TRUE(Run(
+                      n1, [&](Gdm& g, Instant t) { return g.Create(t, ItemId(i), B(v)); }, v)
+                      .ok());
+    }
+  }
   GdmSim sim;
 };
 
@@ -344,7 +409,8 @@ TEST(Gdm, StaleFencingEpochIsRefused) {
 // with the whole snapshot again (n failures -> n x n chunks: 64 x 30 MB queued at one raind, which
 // stalled and took the ring down with it); now each failed chunk is re-sent alone, once.
 TEST(Gdm, FailedSnapshotChunksAreResentOneForOne) {
-  Manual m(GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64});
+  Manual m(
+      GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64, .snapshot_chunks_in_flight = 0});
   for (int i = 1; i <= 10; ++i) {
     auto op = m.g.Create(m.now, ItemId(i), B(std::string(50, static_cast<char>('a' + i))));
     ASSERT_TRUE(op.ok());
@@ -389,20 +455,131 @@ TEST(Gdm, FailedSnapshotChunksAreResentOneForOne) {
   EXPECT_FALSE(m.g.PollGcmCommand().has_value());
 }
 
+// The donor encodes snapshot_chunks_in_flight chunks at the sync point and one more per chunk the
+// stale member acknowledges; items changed after the sync point go out with their sync-point
+// values. The stale member takes each chunk in as it arrives and installs the state with the
+// last one. So no input encodes or decodes more than a chunk (a 30 MB state encoded, then
+// decoded and installed, in one input each stalled raind's I/O thread past the peers' failure
+// bound). The replace_all batch carries the snapshot's items, copied chunk by chunk, then what
+// was applied after it.
+TEST(Gdm, SnapshotGoesOutAndComesInAChunkPerInput) {
+  const GdmOptions o{.cluster_id = 7, .snapshot_chunk_bytes = 64, .snapshot_chunks_in_flight = 3};
+  Manual m(o);
+  for (int i = 1; i <= 10; ++i) {
+    ASSERT_TRUE(m.g.Create(m.now, ItemId(i), B(std::string(50, static_cast<char>('a' + i)))).ok());
+    m.Deliver(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  }
+  while (m.g.PollGcmCommand()) {
+  }
+  // A new view {n1, n2} where n2 is a fresh node with no state: n1 is the donor.
+  m.v = View{ViewId{2, n1, 1, n1}, {n1, n2}, true, {}};
+  Gdm stale(n2, o);
+  auto both = [&](NodeId from, const std::vector<uint8_t>& payload) {
+    Delivered d{from, m.v.id, ++m.seq, Service::kSafe, true, payload};
+    ASSERT_TRUE(m.g.HandleGcmEvent(m.now, d).ok());
+    ASSERT_TRUE(stale.HandleGcmEvent(m.now, d).ok());
+  };
+  // The chunks the donor asked to send since the last call (acks ignored).
+  auto sent = [&] {
+    std::vector<std::vector<uint8_t>> out;
+    while (auto c = m.g.PollGcmCommand()) {
+      auto* send = std::get_if<GcmSend>(&*c);
+      if (send == nullptr) continue;
+      auto msg = DecodeGdm(7, send->payload);
+      if (!std::holds_alternative<SnapshotChunkMsg>(*msg)) continue;
+      EXPECT_EQ(send->to, std::vector<NodeId>{n2});
+      EXPECT_TRUE(send->notify_delivered);
+      out.push_back(send->payload);
+    }
+    return out;
+  };
+  (void)m.g.HandleGcmEvent(m.now, ViewInstalled{m.v});
+  (void)stale.HandleGcmEvent(m.now, ViewInstalled{m.v});
+  auto summary1 = std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload;
+  auto summary2 = std::get<GcmMulticast>(*stale.PollGcmCommand()).payload;
+  both(n1, summary1);
+  both(n2, summary2);
+  EXPECT_EQ(stale.mode(), GdmMode::kCatchingUp);
+  std::deque<std::vector<uint8_t>> chunks;
+  for (auto& c : sent()) chunks.push_back(std::move(c));
+  ASSERT_EQ(chunks.size(), 3u);  // the window, not the whole state
+  const GdmState at_sync = m.g.state();
+  // After the sync point: a write to an item and a delete of another, both in chunks not encoded
+  // yet; the stale member holds the deliveries until the snapshot is in.
+  ASSERT_TRUE(m.g.Write(m.now, 9, B("after")).ok());
+  both(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  ASSERT_TRUE(m.g.Delete(m.now, 10).ok());
+  both(n1, std::get<GcmMulticast>(*m.g.PollGcmCommand()).payload);
+  EXPECT_TRUE(sent().empty());
+  while (stale.PollPersist()) {
+  }
+  GdmState received = at_sync;
+  received.items.clear();
+  uint32_t taken = 0;
+  while (!chunks.empty()) {
+    auto chunk = std::make_shared<const std::vector<uint8_t>>(std::move(chunks.front()));
+    chunks.pop_front();
+    ASSERT_TRUE(stale.HandleGcmEvent(m.now, Received{n1, true, *chunk}).ok());
+    auto part = DecodeState(std::get<SnapshotChunkMsg>(*DecodeGdm(7, *chunk)).bytes);
+    ASSERT_TRUE(part.ok());
+    received.items.merge(part->items);
+    ++taken;
+    if (stale.mode() == GdmMode::kCatchingUp) {
+      EXPECT_EQ(stale.snapshot_progress().chunks, taken);
+      EXPECT_EQ(stale.snapshot_progress().items, received.items.size());
+    }
+    // The acknowledgement lets the donor encode exactly one more chunk.
+    ASSERT_TRUE(m.g.HandleGcmEvent(m.now, DirectSendDelivered{n2, chunk}).ok());
+    auto more = sent();
+    EXPECT_LE(more.size(), 1u);
+    for (auto& c : more) chunks.push_back(std::move(c));
+  }
+  EXPECT_EQ(taken, 10u);
+  EXPECT_EQ(received, at_sync);  // every chunk is of the sync point's state
+  EXPECT_EQ(stale.mode(), GdmMode::kActive);
+  EXPECT_EQ(stale.snapshot_progress().chunks, 0u);
+  EXPECT_EQ(stale.state(), m.g.state());
+  EXPECT_EQ(S(stale.Read(9)), "after");
+  EXPECT_EQ(stale.Find(10), nullptr);
+  auto b = stale.PollPersist();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_TRUE(b->replace_all);
+  EXPECT_EQ(b->items.size(), 12u);  // the snapshot's 10, then items 9 and 10 again
+  MemoryGdmStorage disk;
+  ASSERT_TRUE(disk.Apply(*b).ok());
+  EXPECT_EQ(*disk.Load(), stale.state());
+}
+
 TEST(Gdm, RejoiningNodeGetsTheStateInChunks) {
   Fixture f(3, GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64});
-  f.sim.Crash(n3);
-  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(2000)));
-  for (int i = 1; i <= 20; ++i) {
-    std::string v = "value-" + std::to_string(i) + std::string(40, 'x');
-    ASSERT_TRUE(f.Run(
-                     n1, [&](Gdm& g, Instant t) { return g.Create(t, ItemId(i), B(v)); }, v)
-                    .ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(f.CreateWhileDown(n3, 20));
   f.sim.Restart(n3);
   ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(3000)))
       << f.sim.Report();
   EXPECT_EQ(S(f.sim.gdm(n3).Read(20)), "value-20" + std::string(40, 'x'));
+  f.sim.CheckAckedWrites();
+  EXPECT_TRUE(f.sim.violations().empty()) << f.sim.Report();
+}
+
+// Writes go on while the rejoining node takes its snapshot a chunk at a time (a window of one
+// chunk): items changed at the donor before their chunk is encoded must still go out with their
+// sync-point values, or the new member's state differs (the sim checks replicas after every
+// delivered message, and every acknowledged write at the end).
+TEST(Gdm, WritesDuringAChunkedTransferLeaveIdenticalReplicas) {
+  Fixture f(3, GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64,
+                          .snapshot_chunks_in_flight = 1});
+  ASSERT_NO_FATAL_FAILURE(f.CreateWhileDown(n3, 30));
+  f.sim.Restart(n3);
+  int written = 0;
+  for (int step = 0; step < 400 && (written < 20 || !f.sim.AllActiveAndEqual()); ++step) {
+    const ItemId id = ItemId(30 - step % 30);  // from the top: chunks encoded last
+    std::string v = "w" + std::to_string(step);
+    if (f.sim.Do(n1, [&](Gdm& g, Instant t) { return g.Write(t, id, B(v)); }, v).ok()) written++;
+    f.sim.RunFor(Ms(1));
+  }
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(3000)))
+      << f.sim.Report();
+  EXPECT_GE(written, 20);
   f.sim.CheckAckedWrites();
   EXPECT_TRUE(f.sim.violations().empty()) << f.sim.Report();
 }

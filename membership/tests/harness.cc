@@ -98,9 +98,10 @@ Status Cluster::Multicast(NodeId n, const std::string& payload, Service s) {
 }
 
 Status Cluster::Send(NodeId n, const std::vector<NodeId>& to, const std::string& payload,
-                     bool reliable) {
+                     bool reliable, bool notify_delivered) {
   if (!up(n)) return UnavailableError("down");
-  Status st = gcm(n).Send(now_, to, std::vector<uint8_t>(payload.begin(), payload.end()), reliable);
+  Status st = gcm(n).Send(now_, to, std::vector<uint8_t>(payload.begin(), payload.end()), reliable,
+                          notify_delivered);
   Drain(n);
   return st;
 }
@@ -301,6 +302,8 @@ void Cluster::Observe(NodeId n, Event& e) {
                          std::string(r->payload.begin(), r->payload.end()));
   } else if (std::holds_alternative<DirectSendFailed>(e)) {
     s.direct_failures++;
+  } else if (auto* d = std::get_if<DirectSendDelivered>(&e)) {
+    s.direct_delivered.push_back(*d);
   }
 }
 

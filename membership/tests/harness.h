@@ -101,7 +101,12 @@ class Cluster {
   // Point-to-point messages (Send) received, as "from:payload"; failed reliable sends.
   const std::vector<std::string>& Received(NodeId n) const { return nodes_[Idx(n)].received; }
   int DirectFailures(NodeId n) const { return nodes_[Idx(n)].direct_failures; }
-  Status Send(NodeId n, const std::vector<NodeId>& to, const std::string& payload, bool reliable);
+  // Acknowledged sends made with notify_delivered, in order (kept across restarts).
+  const std::vector<DirectSendDelivered>& DirectDelivered(NodeId n) const {
+    return nodes_[Idx(n)].direct_delivered;
+  }
+  Status Send(NodeId n, const std::vector<NodeId>& to, const std::string& payload, bool reliable,
+              bool notify_delivered = false);
   int LockGrants(NodeId n) const { return nodes_[Idx(n)].lock_grants; }
   int LockLosses(NodeId n) const { return nodes_[Idx(n)].lock_losses; }
   uint64_t events_processed() const { return events_processed_; }
@@ -133,6 +138,7 @@ class Cluster {
     int lock_losses = 0;
     std::vector<std::string> received;
     int direct_failures = 0;
+    std::vector<DirectSendDelivered> direct_delivered;
   };
   struct Arrive {
     NodeId from, to;

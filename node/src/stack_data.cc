@@ -21,7 +21,9 @@ bool NodeStack::RouteDataLayer(Instant now) {
         // What waits is for the old view (every GDM message names its view): drop it.
         for (auto& [to, p] : paced_) p.queued.clear();
       } else if (const auto* ok = std::get_if<membership::DirectSendDelivered>(&*e)) {
-        if (ok->payload) OnPacedOutcome(now, ok->to, ok->payload->size());
+        if (ok->payload && ok->payload->size() >= kDirectPacedBytesMin) {
+          OnPacedOutcome(now, ok->to, ok->payload->size());
+        }
       } else if (const auto* failed = std::get_if<membership::DirectSendFailed>(&*e)) {
         if (failed->payload && failed->payload->size() >= kDirectPacedBytesMin) {
           OnPacedOutcome(now, failed->to, failed->payload->size());
@@ -78,7 +80,8 @@ void NodeStack::RunGdmCommand(Instant now, membership::GcmCommand c) {
     }
     // A refused point-to-point send (an ack, a snapshot chunk) is what a failed one is: the
     // GDM re-sends on DirectSendFailed, so report it that way for each target.
-    if (!gcm_.Send(now, d->to, std::move(d->payload), /*reliable=*/true).ok()) {
+    if (!gcm_.Send(now, d->to, std::move(d->payload), /*reliable=*/true, d->notify_delivered)
+             .ok()) {
       ++stats_.gdm_commands_refused;
       for (NodeId to : d->to) {
         gdm_->HandleGcmEvent(now, membership::DirectSendFailed{to}).IgnoreError();

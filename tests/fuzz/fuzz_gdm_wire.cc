@@ -5,7 +5,8 @@
 // means the same message by it.
 // The checksum would make almost every input fail early, so the first byte picks the mode:
 // even = a raw message (checksum and all), odd = the body of a message of type (byte 1), framed
-// with a valid header by the fuzzer, or (type 0) a raw state.
+// with a valid header by the fuzzer, or (type 0) a raw state, which is also cut into snapshot
+// chunks that must decode back to it.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -41,6 +42,25 @@ void CheckState(std::span<const uint8_t> bytes) {
   if (!s.ok()) return;
   auto again = rain::membership::DecodeState(rain::membership::EncodeState(*s));
   if (!again.ok() || !(*again == *s)) std::abort();
+  // A state transfer of it: every chunk is a message and a State of its own, the chunks hold
+  // disjoint items, and together they are the state.
+  const rain::membership::ViewId view{1, rain::NodeId{1}, 2, rain::NodeId{1}};
+  auto chunks = rain::membership::EncodeSnapshotChunks(kCluster, view, *s, 64);
+  rain::membership::GdmState merged = *s;
+  merged.items.clear();
+  for (uint32_t i = 0; i < chunks.size(); ++i) {
+    auto m = rain::membership::DecodeGdm(kCluster, chunks[i]);
+    if (!m.ok()) std::abort();
+    const auto* c = std::get_if<rain::membership::SnapshotChunkMsg>(&*m);
+    if (c == nullptr || c->chunk != i || c->count != chunks.size() || c->index != s->index)
+      std::abort();
+    auto part = rain::membership::DecodeState(c->bytes);
+    if (!part.ok()) std::abort();
+    for (auto& [id, item] : part->items) {
+      if (!merged.items.emplace(id, std::move(item)).second) std::abort();
+    }
+  }
+  if (!(merged == *s)) std::abort();
 }
 }  // namespace
 

@@ -103,6 +103,14 @@ class Gdm {
   bool HoldsLock(ItemId id) const;
   const GdmState& state() const { return state_; }
   uint64_t durable_index() const { return durable_index_; }
+  // The donor's snapshot as received so far in this view (docs/gdm.md "State transfer"): each
+  // chunk is decoded and taken in when it arrives; all zero when none is under way.
+  struct SnapshotProgress {
+    uint32_t chunks = 0;       // taken in
+    uint32_t chunk_count = 0;  // in the snapshot
+    uint64_t items = 0;        // taken in
+  };
+  SnapshotProgress snapshot_progress() const;
   uint64_t lamport() const { return lamport_; }
   NodeId self() const { return self_; }
 
@@ -146,9 +154,12 @@ class Gdm {
   void OnSummary(NodeId from, const SummaryMsg& s);
   void SyncPoint();
   void SendSnapshot(const std::vector<NodeId>& to);
+  void SendNextChunk();
+  void KeepForSnapshot(ItemId id);
+  void OnSendDelivered(NodeId to, const std::shared_ptr<const std::vector<uint8_t>>& payload);
   void OnChunk(NodeId from, SnapshotChunkMsg c);
   void MaybeInstallChunks();
-  void InstallSnapshot(GdmState s);
+  void InstallSnapshot(GdmState s, std::vector<std::pair<ItemId, std::optional<Item>>> persist);
 
   // gdm_durability.cc: persist batches, durable acks, completions
   void OnAck(NodeId from, const DurableAckMsg& a);
@@ -173,9 +184,29 @@ class Gdm {
   // Sync of the current primary view (gdm_sync.cc).
   std::map<NodeId, SummaryMsg> summaries_;
   std::deque<Delivered> buffered_;  // deliveries held while catching up
-  std::vector<std::vector<uint8_t>> chunks_;
-  uint32_t chunks_received_ = 0;
-  uint64_t chunk_index_ = 0;  // the snapshot index chunks_ belong to
+  // The snapshot being received: each chunk is decoded and merged as it arrives, so no input
+  // decodes more than one chunk (docs/gdm.md "State transfer").
+  struct Incoming {
+    uint64_t index = 0;           // the snapshot's index (its chunks name it)
+    std::vector<bool> have;       // per chunk; empty: no snapshot under way
+    uint32_t received = 0;
+    std::optional<GdmState> state;  // meta of the first chunk, items of every chunk so far
+    // Copies of those items for the replace_all batch, made chunk by chunk too.
+    std::vector<std::pair<ItemId, std::optional<Item>>> persist;
+  };
+  Incoming incoming_;
+  // As donor: this view's snapshot, encoded a chunk at a time as the first stale member
+  // acknowledges them (docs/gdm.md "State transfer").
+  struct Outgoing {
+    std::vector<NodeId> to;      // the stale members; to.front() paces
+    GdmState meta;               // the state's fields at the sync point (no items)
+    std::vector<ItemId> ids;     // the items at the sync point, ascending
+    std::vector<size_t> begin;   // chunk k holds ids[begin[k], begin[k + 1])
+    uint32_t next = 0;           // the next chunk to encode
+    // Sync-point values of items changed since, kept until their chunk is encoded.
+    std::unordered_map<ItemId, Item> kept;
+  };
+  Outgoing outgoing_;
   // As donor: the encoded chunks and who needs them, kept for re-sends (OnSendFailed).
   std::vector<std::vector<uint8_t>> snapshot_sent_;
   std::set<NodeId> snapshot_to_;
@@ -196,6 +227,9 @@ class Gdm {
   std::deque<std::pair<uint64_t, OpId>> applied_;
   bool meta_dirty_ = false;
   bool replace_all_ = false;
+  // The installed snapshot's items for the replace_all batch (copied as its chunks arrived, so
+  // cutting the batch copies nothing); items changed since are in dirty_ and follow them.
+  std::vector<std::pair<ItemId, std::optional<Item>>> snapshot_items_;
   uint64_t next_ticket_ = 1;
   struct InFlight {
     uint64_t ticket;

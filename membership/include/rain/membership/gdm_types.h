@@ -141,6 +141,9 @@ struct GcmMulticast {
 struct GcmSend {
   std::vector<NodeId> to;
   std::vector<uint8_t> payload;
+  // Send with notify_delivered and feed each DirectSendDelivered back (snapshot chunks: the
+  // donor encodes the next chunk when one is acknowledged, docs/gdm.md "State transfer").
+  bool notify_delivered = false;
 };
 using GcmCommand = std::variant<GcmMulticast, GcmSend>;
 
@@ -151,6 +154,10 @@ struct GdmOptions {
   size_t max_open_txns = 1024;                       // Begin() beyond: ResourceExhausted
   size_t max_pending_ops = 65536;                    // issued, not completed: ResourceExhausted
   size_t snapshot_chunk_bytes = 256u << 10;          // state transfer chunk
+  // Snapshot chunks a donor encodes at the sync point; after that, one more each time the first
+  // stale member acknowledges one (DirectSendDelivered), so no input encodes more than a chunk.
+  // 0: every chunk at the sync point (the whole state in one input).
+  size_t snapshot_chunks_in_flight = 4;
   size_t max_buffered_while_catching_up = 1u << 16;  // deliveries held until the snapshot lands
   size_t max_lock_waiters = 64;
   // Re-sends after DirectSendFailed, per view: acks (and, for a failure that does not name its
@@ -166,6 +173,8 @@ struct GdmOptions {
 
 // What a Storage persist writes: the items changed since the previous persist (nullopt =
 // deleted) and the state's meta fields. `replace_all`: drop every stored item first (a snapshot).
+// Entries apply in order; an id may appear twice (a snapshot's item, then its change applied
+// after the snapshot in the same batch), and the later entry wins.
 struct PersistBatch {
   uint64_t ticket = 0;
   bool replace_all = false;

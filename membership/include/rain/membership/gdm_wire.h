@@ -109,6 +109,22 @@ void EncodeItem(Writer& w, ItemId id, const Item& item);
 bool DecodeItem(Reader& r, ItemId& id, Item& item);  // false: r failed
 std::vector<uint8_t> EncodeState(const GdmState& s);
 Result<GdmState> DecodeState(std::span<const uint8_t> bytes);
+// A state transfer's SnapshotChunk frames (view `view`, snapshot index s.index): the items in
+// ascending id order, cut at item boundaries once a chunk's items reach `chunk_bytes` (a larger
+// item is a chunk of its own). Each chunk's bytes are a whole State encoding (s's meta fields
+// and that chunk's items), so a receiver decodes and installs every chunk as it arrives
+// (docs/gdm.md "State transfer"). Never empty: an empty state is one chunk with no items.
+std::vector<std::vector<uint8_t>> EncodeSnapshotChunks(uint64_t cluster_id, const ViewId& view,
+                                                       const GdmState& s, size_t chunk_bytes);
+// The pieces of EncodeSnapshotChunks, for a donor that encodes its chunks one at a time:
+// an item's record size in a State encoding; where each chunk's items begin (given every item's
+// record size in id order; the last entry is the item count); and one chunk's frame, whose
+// State carries `meta`'s fields (not its items) and `items` (ascending ids).
+size_t EncodedItemBytes(const Item& item);
+std::vector<size_t> CutSnapshotChunks(std::span<const size_t> item_bytes, size_t chunk_bytes);
+std::vector<uint8_t> EncodeSnapshotChunk(uint64_t cluster_id, const ViewId& view,
+                                         const GdmState& meta, uint32_t chunk, uint32_t count,
+                                         std::span<const std::pair<ItemId, const Item*>> items);
 void EncodeViewId(Writer& w, const ViewId& v);
 ViewId DecodeViewId(Reader& r);
 
