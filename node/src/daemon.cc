@@ -49,6 +49,7 @@ nlohmann::json RingCountersJson(const membership::GcmCounters& c) {
           {"token_pass_failures", c.token_pass_failures},
           {"token_losses", c.token_losses},
           {"recovery_timeouts", c.recovery_timeouts},
+          {"token_alive_sent", c.token_alive_sent},
           {"token_held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(c.token_held).count()}};
 }
 

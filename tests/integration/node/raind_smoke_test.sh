@@ -92,6 +92,13 @@ while time.monotonic() < deadline:
         if all(v and sorted(v["members"]) == [1, 2, 3] and v["primary"] for v in views) and \
            len({v["id"] for v in views}) == 1:
             print("view of 3:", views[0]["id"])
+            # The ring counters are there, and the token has visited.
+            ring = status(1)["ring"]
+            keys = {"token_visits", "token_pass_failures", "token_losses", "recovery_timeouts",
+                    "token_alive_sent", "token_held_ms"}
+            if set(ring) != keys or ring["token_visits"] < 1:
+                print("bad ring counters:", ring, file=sys.stderr)
+                sys.exit(1)
             sys.exit(0)
     except (OSError, ValueError, KeyError):
         pass
@@ -99,7 +106,8 @@ while time.monotonic() < deadline:
 print("last views:", last, file=sys.stderr)
 sys.exit(1)
 PY
-grep -q 'view .* members \[.*\] primary yes' "$DIR/node-1.log" || fail "no view line in the log"
+grep -q 'view .* members \[.*\] primary yes (so far: pass failures [0-9]*, token losses [0-9]*)' \
+  "$DIR/node-1.log" || fail "no view line (with the ring counters) in the log"
 
 # Malformed and unknown requests get ok:false with a code, and the connection stays usable.
 python3 - "$DIR" <<'PY' || fail "control endpoint error answers"
