@@ -352,7 +352,8 @@ Status FailoverTrial(BenchCluster& bc, int trial, GdmBenchReport& report, std::F
       "failover: every survivor has a new leader after %.1f ms (a view without it after %.1f ms; "
       "%s)",
       report.failover_ms.back(), report.failover_view_ms.back(),
-      report.failover_token_lost.back() ? "the token died with it" : "its predecessor's pass failed");
+      report.failover_token_lost.back() ? "the token died with it"
+                                        : "its predecessor's pass failed");
   RAIN_RETURN_IF_ERROR(bc.cluster().WaitExited(victim, kExitTimeout));
   RAIN_RETURN_IF_ERROR(bc.Restart(victim).status());
   return WaitGdmActive(bc, kActiveTimeout).status();

@@ -95,7 +95,8 @@ std::string FormatGdmTable(const GdmBenchReport& r) {
                 Verdict(view_median <= kMembershipFailoverMsMax)});
       t.AddRow({n + "  view without it, each", Each(r.failover_view_ms, 0), "", ""});
       t.AddRow({n + "  leader after the view, each", Each(added, 0), "<= 50", ""});
-      const auto lost = std::count(r.failover_token_lost.begin(), r.failover_token_lost.end(), true);
+      const auto lost =
+          std::count(r.failover_token_lost.begin(), r.failover_token_lost.end(), true);
       t.AddRow({n + "  trials where the token died with it",
                 std::to_string(lost) + " of " + std::to_string(r.failover_token_lost.size()),
                 "~1 in " + std::to_string(r.failover_nodes), ""});

@@ -41,8 +41,8 @@ GdmState MetaOf(const GdmState& s) {
   return m;
 }
 bool SameMeta(const GdmState& a, const GdmState& b) {
-  return a.index == b.index && a.digest == b.digest && a.epoch == b.epoch &&
-         a.leader == b.leader && a.last_primary == b.last_primary;
+  return a.index == b.index && a.digest == b.digest && a.epoch == b.epoch && a.leader == b.leader &&
+         a.last_primary == b.last_primary;
 }
 
 }  // namespace
@@ -166,8 +166,7 @@ void Gdm::KeepForSnapshot(ItemId id) {
   out.kept.emplace(id, it->second);
 }
 
-void Gdm::OnSendDelivered(NodeId to,
-                          const std::shared_ptr<const std::vector<uint8_t>>& payload) {
+void Gdm::OnSendDelivered(NodeId to, const std::shared_ptr<const std::vector<uint8_t>>& payload) {
   if (!view_ || outgoing_.to.empty() || to != outgoing_.to.front() || !payload) return;
   // One of this view's chunks (every GDM message names its view): the view id follows the header.
   const std::vector<uint8_t>& p = *payload;
@@ -230,8 +229,7 @@ void Gdm::MaybeInstallChunks() {
   InstallSnapshot(std::move(s), std::move(persist));
 }
 
-void Gdm::InstallSnapshot(GdmState s,
-                          std::vector<std::pair<ItemId, std::optional<Item>>> persist) {
+void Gdm::InstallSnapshot(GdmState s, std::vector<std::pair<ItemId, std::optional<Item>>> persist) {
   released_locally_.clear();
   state_ = std::move(s);
   lamport_ = std::max(lamport_, state_.index);

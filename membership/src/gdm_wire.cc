@@ -195,9 +195,9 @@ std::vector<std::vector<uint8_t>> EncodeSnapshotChunks(uint64_t cluster_id, cons
   std::vector<std::vector<uint8_t>> chunks;
   chunks.reserve(count);
   for (uint32_t c = 0; c < count; ++c) {
-    chunks.push_back(EncodeSnapshotChunk(
-        cluster_id, view, s, c, count,
-        std::span(items).subspan(begin[c], begin[c + 1] - begin[c])));
+    chunks.push_back(
+        EncodeSnapshotChunk(cluster_id, view, s, c, count,
+                            std::span(items).subspan(begin[c], begin[c + 1] - begin[c])));
   }
   return chunks;
 }

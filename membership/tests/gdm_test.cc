@@ -67,8 +67,8 @@ TEST(GdmWire, StateRoundTrips) {
 TEST(GdmWire, SnapshotChunksAreWholeStatesCutAtItems) {
   GdmState s;
   for (int i = 1; i <= 12; ++i)
-    s.items[ItemId(i * 7)] = Item{ItemKind::kData, uint64_t(i), B(std::string(10 * i, 'a')),
-                                  kNoNode, {}};
+    s.items[ItemId(i * 7)] =
+        Item{ItemKind::kData, uint64_t(i), B(std::string(10 * i, 'a')), kNoNode, {}};
   s.items[3] = Item{ItemKind::kLock, 2, {}, n2, {n3, n1}};
   s.items[200] = Item{ItemKind::kData, 9, B(std::string(300, 'z')), kNoNode, {}};  // > a chunk
   s.index = 99, s.digest = 1234, s.epoch = 3, s.leader = n1, s.last_primary = ViewId{4, n1, 2, n1};
@@ -409,8 +409,7 @@ TEST(Gdm, StaleFencingEpochIsRefused) {
 // with the whole snapshot again (n failures -> n x n chunks: 64 x 30 MB queued at one raind, which
 // stalled and took the ring down with it); now each failed chunk is re-sent alone, once.
 TEST(Gdm, FailedSnapshotChunksAreResentOneForOne) {
-  Manual m(
-      GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64, .snapshot_chunks_in_flight = 0});
+  Manual m(GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64, .snapshot_chunks_in_flight = 0});
   for (int i = 1; i <= 10; ++i) {
     auto op = m.g.Create(m.now, ItemId(i), B(std::string(50, static_cast<char>('a' + i))));
     ASSERT_TRUE(op.ok());
@@ -566,15 +565,19 @@ TEST(Gdm, RejoiningNodeGetsTheStateInChunks) {
 // sync-point values, or the new member's state differs (the sim checks replicas after every
 // delivered message, and every acknowledged write at the end).
 TEST(Gdm, WritesDuringAChunkedTransferLeaveIdenticalReplicas) {
-  Fixture f(3, GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64,
-                          .snapshot_chunks_in_flight = 1});
+  Fixture f(
+      3, GdmOptions{.cluster_id = 7, .snapshot_chunk_bytes = 64, .snapshot_chunks_in_flight = 1});
   ASSERT_NO_FATAL_FAILURE(f.CreateWhileDown(n3, 30));
   f.sim.Restart(n3);
   int written = 0;
   for (int step = 0; step < 400 && (written < 20 || !f.sim.AllActiveAndEqual()); ++step) {
     const ItemId id = ItemId(30 - step % 30);  // from the top: chunks encoded last
     std::string v = "w" + std::to_string(step);
-    if (f.sim.Do(n1, [&](Gdm& g, Instant t) { return g.Write(t, id, B(v)); }, v).ok()) written++;
+    if (f.sim
+            .Do(
+                n1, [&](Gdm& g, Instant t) { return g.Write(t, id, B(v)); }, v)
+            .ok())
+      written++;
     f.sim.RunFor(Ms(1));
   }
   ASSERT_TRUE(f.sim.RunUntil([&] { return f.sim.AllActiveAndEqual(); }, Ms(3000)))

@@ -50,7 +50,8 @@ nlohmann::json RingCountersJson(const membership::GcmCounters& c) {
           {"token_losses", c.token_losses},
           {"recovery_timeouts", c.recovery_timeouts},
           {"token_alive_sent", c.token_alive_sent},
-          {"token_held_ms", std::chrono::duration_cast<std::chrono::milliseconds>(c.token_held).count()}};
+          {"token_held_ms",
+           std::chrono::duration_cast<std::chrono::milliseconds>(c.token_held).count()}};
 }
 
 nlohmann::json NodeIds(const std::vector<NodeId>& ids) {

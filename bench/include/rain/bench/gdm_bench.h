@@ -18,8 +18,8 @@
 //    `watch` stream reports a leader with a higher epoch. `trials` times, restarting the killed
 //    node (and waiting for every GDM to be active again) between trials; each kill comes
 //    0.5-1.5 s after that (KillPhaseDelay), at a uniformly spread token position, and the
-//    survivors' token-loss counters tell whether the leader died holding the token. Needs >= 3 nodes: after
-//    the kill the survivors must still be a majority of the eligible nodes.
+//    survivors' token-loss counters tell whether the leader died holding the token. Needs >= 3
+//    nodes: after the kill the survivors must still be a majority of the eligible nodes.
 // Every daemon and the directory are gone when a Run* call returns, also on errors and signals.
 #pragma once
 

@@ -123,7 +123,7 @@ struct GcmConfig {
 // successor was removed at once; a token loss means no token arrived within TokenLossTimeout
 // and a 911 regenerated the ring, the slow way to a new view.
 struct GcmCounters {
-  uint64_t token_visits = 0;        // token arrivals at this node
+  uint64_t token_visits = 0;         // token arrivals at this node
   uint64_t token_pass_failures = 0;  // a pass to the successor failed on every path
   uint64_t token_losses = 0;         // no token within TokenLossTimeout: this node called 911
   uint64_t recovery_timeouts = 0;    // a view's retransmissions never came: gave the token up
@@ -275,9 +275,9 @@ class Gcm {
   std::optional<Token> last_token_;  // the token as it last left (or arrived at) this node
   GcmCounters counters_;
   Instant token_arrived_at_{};
-  bool holding_ = false;             // last_token_ is here
+  bool holding_ = false;  // last_token_ is here
   Instant hold_until_{};
-  SendTag pass_tag_ = 0;    // the reliable send that carried last_token_ on
+  SendTag pass_tag_ = 0;                        // the reliable send that carried last_token_ on
   std::optional<Instant> next_token_alive_at_;  // pass_tag_'s outcome is awaited
   bool self_loop_ = false;  // a one-member ring passes the token to itself at loop_at_
   Instant loop_at_{};

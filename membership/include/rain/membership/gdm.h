@@ -187,8 +187,8 @@ class Gdm {
   // The snapshot being received: each chunk is decoded and merged as it arrives, so no input
   // decodes more than one chunk (docs/gdm.md "State transfer").
   struct Incoming {
-    uint64_t index = 0;           // the snapshot's index (its chunks name it)
-    std::vector<bool> have;       // per chunk; empty: no snapshot under way
+    uint64_t index = 0;      // the snapshot's index (its chunks name it)
+    std::vector<bool> have;  // per chunk; empty: no snapshot under way
     uint32_t received = 0;
     std::optional<GdmState> state;  // meta of the first chunk, items of every chunk so far
     // Copies of those items for the replace_all batch, made chunk by chunk too.
@@ -198,11 +198,11 @@ class Gdm {
   // As donor: this view's snapshot, encoded a chunk at a time as the first stale member
   // acknowledges them (docs/gdm.md "State transfer").
   struct Outgoing {
-    std::vector<NodeId> to;      // the stale members; to.front() paces
-    GdmState meta;               // the state's fields at the sync point (no items)
-    std::vector<ItemId> ids;     // the items at the sync point, ascending
-    std::vector<size_t> begin;   // chunk k holds ids[begin[k], begin[k + 1])
-    uint32_t next = 0;           // the next chunk to encode
+    std::vector<NodeId> to;     // the stale members; to.front() paces
+    GdmState meta;              // the state's fields at the sync point (no items)
+    std::vector<ItemId> ids;    // the items at the sync point, ascending
+    std::vector<size_t> begin;  // chunk k holds ids[begin[k], begin[k + 1])
+    uint32_t next = 0;          // the next chunk to encode
     // Sync-point values of items changed since, kept until their chunk is encoded.
     std::unordered_map<ItemId, Item> kept;
   };

@@ -149,11 +149,11 @@ using GcmCommand = std::variant<GcmMulticast, GcmSend>;
 
 struct GdmOptions {
   uint64_t cluster_id = 0;
-  size_t max_item_bytes = 1u << 20;                  // one item's value (bigger: InvalidArgument)
-  size_t max_ops_per_txn = 1024;                     // writes in one transaction
-  size_t max_open_txns = 1024;                       // Begin() beyond: ResourceExhausted
-  size_t max_pending_ops = 65536;                    // issued, not completed: ResourceExhausted
-  size_t snapshot_chunk_bytes = 256u << 10;          // state transfer chunk
+  size_t max_item_bytes = 1u << 20;          // one item's value (bigger: InvalidArgument)
+  size_t max_ops_per_txn = 1024;             // writes in one transaction
+  size_t max_open_txns = 1024;               // Begin() beyond: ResourceExhausted
+  size_t max_pending_ops = 65536;            // issued, not completed: ResourceExhausted
+  size_t snapshot_chunk_bytes = 256u << 10;  // state transfer chunk
   // Snapshot chunks a donor encodes at the sync point; after that, one more each time the first
   // stale member acknowledges one (DirectSendDelivered), so no input encodes more than a chunk.
   // 0: every chunk at the sync point (the whole state in one input).
