@@ -168,6 +168,7 @@ void Gcm::Regenerate(Instant now, Ballot ballot, const std::vector<NodeId>& gran
   t.lock_holder = kNoNode;
   DropHeldToken();
   holding_ = true;
+  token_arrived_at_ = now;  // a regenerated token starts here
   CreateView(now, t, std::move(members), known);
   ArmTokenLoss(now);
   PassToken(now, std::move(t));

@@ -310,6 +310,7 @@ void Gcm::OnTokenPassFailed(Instant now) {
     if (m != succ) members.push_back(m);
   }
   holding_ = true;
+  token_arrived_at_ = now;  // held again only to pass it on
   CreateView(now, t, std::move(members), ViewId{});
   PassToken(now, std::move(t));
 }
