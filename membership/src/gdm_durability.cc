@@ -111,7 +111,7 @@ void Gdm::OnSendFailed(NodeId to, const std::shared_ptr<const std::vector<uint8_
     // chunk is re-sent, up to max_resends_per_view times the snapshot's chunks per view.
     if (!snapshot_to_.count(to) ||
         chunk_resends_ >= options_.max_resends_per_view * snapshot_sent_.size() ||
-        std::find(snapshot_sent_.begin(), snapshot_sent_.end(), *payload) == snapshot_sent_.end()) {
+        !IsChunkSentThisView(*payload)) {
       return;
     }
     chunk_resends_++;

@@ -168,13 +168,15 @@ void Gdm::KeepForSnapshot(ItemId id) {
 
 void Gdm::OnSendDelivered(NodeId to, const std::shared_ptr<const std::vector<uint8_t>>& payload) {
   if (!view_ || outgoing_.to.empty() || to != outgoing_.to.front() || !payload) return;
-  // One of this view's chunks (every GDM message names its view): the view id follows the header.
-  const std::vector<uint8_t>& p = *payload;
-  if (p.size() < kGdmHeaderBytes + 24 || p[1] != static_cast<uint8_t>(GdmMsgType::kSnapshotChunk))
-    return;
-  Reader r(std::span<const uint8_t>(p).subspan(kGdmHeaderBytes, 24));
-  if (DecodeViewId(r) != view_->id) return;
+  if (!IsChunkSentThisView(*payload)) return;  // an ack, or an older view's chunk
   SendNextChunk();
+}
+
+// snapshot_sent_ is emptied at every view, so presence there is "a chunk of this view's
+// snapshot"; the type byte first keeps acks and other messages from any comparison.
+bool Gdm::IsChunkSentThisView(const std::vector<uint8_t>& payload) const {
+  return payload.size() > 1 && payload[1] == static_cast<uint8_t>(GdmMsgType::kSnapshotChunk) &&
+         std::find(snapshot_sent_.begin(), snapshot_sent_.end(), payload) != snapshot_sent_.end();
 }
 
 void Gdm::OnChunk(NodeId, SnapshotChunkMsg c) {

@@ -157,6 +157,7 @@ class Gdm {
   void SendNextChunk();
   void KeepForSnapshot(ItemId id);
   void OnSendDelivered(NodeId to, const std::shared_ptr<const std::vector<uint8_t>>& payload);
+  bool IsChunkSentThisView(const std::vector<uint8_t>& payload) const;
   void OnChunk(NodeId from, SnapshotChunkMsg c);
   void MaybeInstallChunks();
   void InstallSnapshot(GdmState s, std::vector<std::pair<ItemId, std::optional<Item>>> persist);
