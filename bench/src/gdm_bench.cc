@@ -220,6 +220,17 @@ Status MeasureIdle(BenchCluster& bc, const GdmBenchOptions& o, GdmSeedRow& row) 
   return Status::Ok();
 }
 
+GdmPersistFigures PersistFigures(const std::vector<nlohmann::json>& stats, double seconds) {
+  std::vector<double> rates, p50s, p99s;
+  for (const nlohmann::json& s : stats) {
+    rates.push_back(s.value("persist_groups", 0.0) / std::max(seconds, 1e-9));
+    p50s.push_back(s.value("persist_us_p50", 0.0) / 1e3);
+    p99s.push_back(s.value("persist_us_p99", 0.0) / 1e3);
+  }
+  if (stats.empty()) return {};
+  return {Median(rates), Median(p50s), *std::max_element(p99s.begin(), p99s.end())};
+}
+
 Status MeasureSeedLoad(BenchCluster& bc, const GdmBenchOptions& o, GdmSeedRow& row) {
   RAIN_RETURN_IF_ERROR(ResetAll(bc));
   std::vector<pid_t> pids = Pids(bc);
@@ -248,6 +259,7 @@ Status MeasureSeedLoad(BenchCluster& bc, const GdmBenchOptions& o, GdmSeedRow& r
   row.commit_ms_p50 = Median(p50s);
   row.commit_ms_p99 = *std::max_element(p99s.begin(), p99s.end());
   row.updates_per_s = static_cast<double>(row.completed) / o.seconds;
+  row.persist = PersistFigures(stats, row.seconds);
   return Status::Ok();
 }
 
@@ -275,6 +287,7 @@ Status MeasureMaxRate(BenchCluster& bc, const GdmBenchOptions& o, GdmBenchReport
   report.max_updates_per_s = static_cast<double>(completed) / seconds;
   report.max_rate_commit_ms_p50 = Median(p50s);
   report.max_rate_commit_ms_p99 = *std::max_element(p99s.begin(), p99s.end());
+  report.max_rate_persist = PersistFigures(stats, seconds);
   return Status::Ok();
 }
 

@@ -143,6 +143,7 @@ class StackLayer : public comm::UpperLayer {
   NodeStack& stack() { return *stack_; }
   LoadGenerator& load() { return load_; }
   GdmLoad& gdm_load() { return gdm_load_; }
+  GdmPersister* persister() { return persister_; }
   DataCommands& data() { return data_; }
 
   nlohmann::json LeaderEventJson() const {
@@ -379,11 +380,22 @@ class Daemon::Impl {
       reply.answer = StartGdmLoad(r);
     } else if (cmd == "gdm_stats") {
       reply.answer = OnIo([this](comm::Transport&) {
-        return layer_->gdm_load().Stats(layer_->stack().gdm()->state().index);
+        nlohmann::json j = layer_->gdm_load().Stats(layer_->stack().gdm()->state().index);
+        // What the load cost the storage thread over the same window (gdm_reset starts both).
+        if (GdmPersister* p = layer_->persister()) {
+          const GdmPersistStats st = p->Stats();
+          j["persist_batches"] = st.batches;
+          j["persist_groups"] = st.groups;
+          j["persist_us_p50"] = st.write_us_p50;
+          j["persist_us_p99"] = st.write_us_p99;
+          j["persist_us_max"] = st.write_us_max;
+        }
+        return j;
       });
     } else if (cmd == "gdm_reset") {
       reply.answer = OnIo([this](comm::Transport&) {
         layer_->gdm_load().Reset();
+        if (GdmPersister* p = layer_->persister()) p->ResetStats();
         return nlohmann::json{{"ok", true}};
       });
     } else {

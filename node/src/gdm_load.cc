@@ -4,18 +4,9 @@
 #include <algorithm>
 
 #include "load.h"  // kLatencySamplesMax
+#include "percentile.h"
 
 namespace rain::node {
-namespace {
-
-uint32_t Percentile(std::vector<uint32_t> v, double q) {
-  if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
-}  // namespace
 
 Status ValidateGdmLoad(const GdmLoadParams& p, size_t item_bytes_max) {
   if (p.items < 1 || p.items > kGdmLoadItemsMax) {

@@ -3,6 +3,10 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <chrono>
+
+#include "percentile.h"
 #include "rain/core/log.h"
 
 namespace rain::node {
@@ -34,14 +38,26 @@ bool GdmPersister::Submit(membership::PersistBatch& batch) {
   return true;
 }
 
-uint64_t GdmPersister::batches_written() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return batches_written_;
+GdmPersistStats GdmPersister::Stats() const {
+  std::vector<uint32_t> us;
+  GdmPersistStats s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.batches = batches_written_;
+    s.groups = groups_written_;
+    us = write_us_;
+  }
+  s.write_us_p50 = Percentile(us, 0.50);
+  s.write_us_p99 = Percentile(us, 0.99);
+  s.write_us_max = us.empty() ? 0 : *std::max_element(us.begin(), us.end());
+  return s;
 }
 
-uint64_t GdmPersister::groups_written() const {
+void GdmPersister::ResetStats() {
   std::lock_guard<std::mutex> lock(mu_);
-  return groups_written_;
+  batches_written_ = 0;
+  groups_written_ = 0;
+  write_us_.clear();
 }
 
 void GdmPersister::Loop() {
@@ -54,7 +70,11 @@ void GdmPersister::Loop() {
       group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();
     }
+    const auto start = std::chrono::steady_clock::now();
     Status s = storage_->ApplyAll(group);
+    const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
     std::vector<uint64_t> tickets;
     tickets.reserve(group.size());
     for (const membership::PersistBatch& b : group) tickets.push_back(b.ticket);
@@ -68,6 +88,9 @@ void GdmPersister::Loop() {
       std::lock_guard<std::mutex> lock(mu_);
       batches_written_ += tickets.size();
       ++groups_written_;
+      if (write_us_.size() < kGdmPersistSamplesMax) {
+        write_us_.push_back(static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX)));
+      }
     }
     done_(std::move(tickets), s);
     if (!s.ok()) return;

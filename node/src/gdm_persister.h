@@ -26,6 +26,21 @@
 namespace rain::node {
 
 inline constexpr size_t kGdmPersistQueueMax = 1024;
+// Synced writes whose wall time is kept for PersistStats (the oldest are not replaced: a
+// measurement window starts at ResetStats; at 1,000 writes/s this is over a minute).
+inline constexpr size_t kGdmPersistSamplesMax = 1u << 16;
+
+// What the storage thread did since the last ResetStats (since start before the first).
+struct GdmPersistStats {
+  uint64_t batches = 0;  // PersistBatches written
+  uint64_t groups = 0;   // synced writes (one RocksDB WriteBatch + fsync each) they took
+  // Wall time of one synced write, from the start of ApplyAll to its return: the disk's fsync
+  // latency plus the WAL and memtable work. A command waits for this on every member of the
+  // view, so on a shared disk its tail is the commit tail (docs/gdm.md §5).
+  uint32_t write_us_p50 = 0;
+  uint32_t write_us_p99 = 0;
+  uint32_t write_us_max = 0;
+};
 
 class GdmPersister {
  public:
@@ -43,9 +58,9 @@ class GdmPersister {
   // Thread-safe. Queues `batch` (tickets must arrive in order). False when kGdmPersistQueueMax
   // batches are queued: the batch is untouched and the caller must offer it again later.
   bool Submit(membership::PersistBatch& batch);
-  // Batches written so far and fsyncs (groups) used for them.
-  uint64_t batches_written() const;
-  uint64_t groups_written() const;
+  // Thread-safe: counts and write latencies since the last ResetStats.
+  GdmPersistStats Stats() const;
+  void ResetStats();
 
  private:
   void Loop();
@@ -59,6 +74,7 @@ class GdmPersister {
   bool failed_ = false;
   uint64_t batches_written_ = 0;
   uint64_t groups_written_ = 0;
+  std::vector<uint32_t> write_us_;  // at most kGdmPersistSamplesMax
   std::thread thread_;
 };
 

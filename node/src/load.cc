@@ -3,19 +3,10 @@
 
 #include <algorithm>
 
+#include "percentile.h"
 #include "rain/core/codec.h"
 
 namespace rain::node {
-namespace {
-
-double Percentile(std::vector<uint32_t> v, double p) {
-  if (v.empty()) return 0.0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
-}  // namespace
 
 void LoadGenerator::Start(size_t bytes, uint64_t count, membership::Service service) {
   bytes_ = std::max(bytes, kLoadHeaderBytes);

@@ -62,6 +62,11 @@ def main():
         number(row, key)
     if row["commit_ms_p99"] < row["commit_ms_p50"]:
         fail("commit p99 below p50: %r" % row)
+    # Every member fsyncs what it applies: the load made synced writes, and they took time.
+    for key in ("persist_writes_per_s", "persist_ms_p50", "persist_ms_p99"):
+        number(row, key, positive=True)
+    if row["persist_ms_p99"] < row["persist_ms_p50"]:
+        fail("synced write p99 below p50: %r" % row)
     for key in ("cpu_pct_each", "idle_cpu_pct_each"):
         if len(row[key]) != 2:
             fail("%s %r: want one figure per node" % (key, row[key]))
@@ -69,6 +74,7 @@ def main():
     number(row, "cpu_pct_per_node", positive=True)
     number(row, "updates_per_s", positive=True)
     number(doc, "max_updates_per_s", positive=True)
+    number(doc, "max_rate_persist_writes_per_s", positive=True)
     number(doc, "leader_failover_ms", positive=True)
     if len(doc.get("leader_failover_ms_each", [])) != 1 or doc.get("max_rate_nodes") != 3:
         fail("want one failover trial on 3 nodes: %r" % doc)

@@ -55,6 +55,15 @@ struct GdmBenchOptions {
 };
 
 // One cluster size's seed workload.
+// The storage thread's synced writes (one RocksDB WriteBatch + fsync each) over a load window,
+// from gdm_stats' persist_* fields: a commit waits for one on every member, so on a disk the
+// nodes share, their tail is the commit tail.
+struct GdmPersistFigures {
+  double writes_per_s = 0;  // per node, median node
+  double ms_p50 = 0;        // median of the nodes' p50
+  double ms_p99 = 0;        // worst node's p99
+};
+
 struct GdmSeedRow {
   int nodes = 0;
   double seconds = 0;                // the measured load window
@@ -66,6 +75,7 @@ struct GdmSeedRow {
   int64_t failed = 0;        // completed with an error (Aborted etc.)
   int64_t unavailable = 0;   // refused with Unavailable and retried
   double updates_per_s = 0;  // completed ÷ window, all nodes
+  GdmPersistFigures persist;
 };
 
 struct GdmBenchReport {
@@ -82,6 +92,7 @@ struct GdmBenchReport {
   double max_updates_per_s = 0;
   double max_rate_commit_ms_p50 = 0;
   double max_rate_commit_ms_p99 = 0;
+  GdmPersistFigures max_rate_persist;
   int64_t max_rate_failed = 0;
   std::vector<double> failover_ms;  // one per trial: kill -9 -> every survivor knows a new leader
   // The same trials' membership failover: kill -9 -> every survivor installed a view without the
