@@ -36,7 +36,8 @@ struct GdmPersistStats {
   uint64_t groups = 0;   // synced writes (one RocksDB WriteBatch + fsync each) they took
   // Wall time of one synced write, from the start of ApplyAll to its return: the disk's fsync
   // latency plus the WAL and memtable work. A command waits for this on every member of the
-  // view, so on a shared disk its tail is the commit tail (docs/gdm.md §5).
+  // view: the figure that splits a slow commit into the disk's share and the rest (docs/gdm.md
+  // §5).
   uint32_t write_us_p50 = 0;
   uint32_t write_us_p99 = 0;
   uint32_t write_us_max = 0;

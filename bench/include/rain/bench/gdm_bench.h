@@ -56,8 +56,8 @@ struct GdmBenchOptions {
 
 // One cluster size's seed workload.
 // The storage thread's synced writes (one RocksDB WriteBatch + fsync each) over a load window,
-// from gdm_stats' persist_* fields: a commit waits for one on every member, so on a disk the
-// nodes share, their tail is the commit tail.
+// from gdm_stats' persist_* fields: a commit waits for one on every member, so these are the
+// disk's share of the commit latency (the local nodes share one disk).
 struct GdmPersistFigures {
   double writes_per_s = 0;  // per node, median node
   double ms_p50 = 0;        // median of the nodes' p50
