@@ -27,6 +27,9 @@
 //     primary, and when the ring is regenerated.
 //  7. An idle token is held for idle_token_hold at each member instead of circulating flat
 //     out; a node with new work wakes the holder with an unreliable Wake.
+//  8. While the host reports its CPU contended, a busy token also waits (busy_token_hold) at a
+//     holder with nothing to send, and new work wakes a busy token too (docs/membership.md
+//     "Busy holds"): on CPUs shared by several members the spin starves the traffic.
 #include "rain/membership/gcm.h"
 
 #include <algorithm>
@@ -248,6 +251,15 @@ Status Gcm::SetParameters(const RingOptions& options) {
   RAIN_RETURN_IF_ERROR(options.Validate());
   config_.options = options;
   return Status::Ok();
+}
+
+void Gcm::SetCpuContended(Instant now, bool contended) {
+  cpu_contended_ = contended;
+  // No longer contended: a busy hold in progress ends now (the next HandleTimeout visits).
+  if (!contended && holding_ && busy_held_ && !recovery_deadline_) {
+    hold_until_ = std::min(hold_until_, now);
+    busy_held_ = false;
+  }
 }
 
 std::vector<NodeId> Gcm::CommunicationMembership() const {

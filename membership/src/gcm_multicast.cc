@@ -160,11 +160,13 @@ void Gcm::MaybeWake(Instant now) {
     if (!recovery_deadline_) hold_until_ = std::min(hold_until_, now);
     return;
   }
+  // A busy token moves on by itself, unless contended CPUs make holders wait (busy holds).
   if (wake_sent_ || state_ != NodeState::kAgreement || !last_token_ || !view_ ||
-      last_token_->busy_hops > 1) {
+      (last_token_->busy_hops > 1 && !cpu_contended_)) {
     return;
   }
-  // The token is idling somewhere: tell every member so its holder passes it on at once.
+  // The token is idling (or busy-held) somewhere: tell every member so its holder passes it on
+  // at once.
   wake_sent_ = true;
   auto wire = std::make_shared<const std::vector<uint8_t>>(
       Encode(Wake{last_token_->view}, config_.cluster_id));

@@ -86,9 +86,19 @@ void Gcm::OnTokenArrival(Instant now, Token t) {
   }
   bool work = !send_queue_.empty() || (lock_wanted_ && t.primary) || lock_release_pending_ ||
               !joiners_.empty();
+  busy_held_ = false;
   if (t.phase == TokenPhase::kAgreement && installed &&
       (t.members.size() == 1 || t.busy_hops == 0) && !work) {
     hold_until_ = now + config_.options.idle_token_hold;  // idle: slow the token down
+  } else if (t.phase == TokenPhase::kAgreement && installed && !work && cpu_contended_ &&
+             config_.options.busy_token_hold > Duration(0)) {
+    // Busy, but nothing to add here and the CPUs are short: passing at once only makes the
+    // token circulate faster than the work it carries (docs/membership.md "Busy holds"). A
+    // Wake seen before this arrival does not cancel the hold (with 5 contended writers nearly
+    // every arrival follows one, and no hold would start); one during the hold ends it.
+    hold_until_ = now + config_.options.busy_token_hold;
+    busy_held_ = true;
+    counters_.busy_holds++;
   }
   last_token_ = std::move(t);
   if (hold_until_ <= now) Visit(now);

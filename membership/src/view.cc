@@ -47,6 +47,8 @@ Status RingOptions::Validate() const {
     return InvalidArgumentError("max_message_bytes > max_bytes_per_visit");
   if (max_members == 0 || max_members > 1024)
     return InvalidArgumentError("max_members must be in [1, 1024]");
+  if (busy_token_hold < Duration(0) || busy_token_hold > idle_token_hold)
+    return InvalidArgumentError("busy_token_hold must be in [0, idle_token_hold]");
   if (token_loss_base <= idle_token_hold * 4)
     return InvalidArgumentError("token_loss_base must be well above idle_token_hold");
   if (pass_keepalive_interval <= Duration(0) || pass_keepalive_interval * 2 > token_loss_base)

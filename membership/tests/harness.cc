@@ -97,6 +97,12 @@ Status Cluster::Multicast(NodeId n, const std::string& payload, Service s) {
   return st;
 }
 
+void Cluster::SetCpuContended(NodeId n, bool contended) {
+  if (!up(n)) return;
+  nodes_[Idx(n)].gcm->SetCpuContended(now_, contended);
+  Drain(n);
+}
+
 Status Cluster::Send(NodeId n, const std::vector<NodeId>& to, const std::string& payload,
                      bool reliable, bool notify_delivered) {
   if (!up(n)) return UnavailableError("down");

@@ -86,6 +86,8 @@ class Cluster {
   // --- Commands, with observation ---
   Status Multicast(NodeId n, const std::string& payload, Service s = Service::kAgreed);
   Status Acquire(NodeId n);
+  // The host's CPU verdict (Gcm::SetCpuContended) for node n.
+  void SetCpuContended(NodeId n, bool contended);
   Status Release(NodeId n);
 
   // --- Observations ---

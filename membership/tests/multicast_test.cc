@@ -39,6 +39,58 @@ TEST(Multicast, DeliveredInOneTotalOrderToAllMembers) {
   EXPECT_CLEAN(c);
 }
 
+// Busy holds: node 1 sends a steady stream, nodes 2 and 3 have nothing to send. With the CPU
+// reported contended, the busy token waits at 2 and 3 (fewer visits for the same messages) and
+// every message is still delivered everywhere, in one order; without the report it never waits.
+// Node 3 sending while the token waits elsewhere wakes it: its message does not wait for holds.
+TEST(Multicast, BusyTokenWaitsOnlyWhileTheCpuIsContended) {
+  RingOptions ring;
+  ring.busy_token_hold = 1ms;
+  Cluster c(SimConfig{.nodes = 3, .seed = 29, .ring = ring});
+  ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();
+  // 100 messages from node 1, one every 500 us; returns node 1's token visits over the stream.
+  auto stream = [&](int first) {
+    uint64_t visits = c.gcm(N(1)).counters().token_visits;
+    for (int i = first; i < first + 100; ++i) {
+      EXPECT_TRUE(c.Multicast(N(1), "m" + std::to_string(i)).ok());
+      c.RunFor(500us);
+    }
+    EXPECT_TRUE(c.RunUntil([&] { return AllDelivered(c, static_cast<size_t>(first) + 100); }, 1s))
+        << c.Report();
+    return c.gcm(N(1)).counters().token_visits - visits;
+  };
+  const uint64_t free_visits = stream(0);
+  for (NodeId n : c.ids()) EXPECT_EQ(c.gcm(n).counters().busy_holds, 0u) << ToString(n);
+
+  for (NodeId n : c.ids()) c.SetCpuContended(n, true);
+  const uint64_t held_visits = stream(100);
+  EXPECT_GT(c.gcm(N(2)).counters().busy_holds, 10u);
+  EXPECT_GT(c.gcm(N(3)).counters().busy_holds, 10u);
+  // Without holds the token rotates every few hundred us whatever the traffic; with them it
+  // moves about once per message (each one wakes it): fewer visits carry the same messages.
+  EXPECT_LT(held_visits * 3, free_visits * 2) << held_visits << " vs " << free_visits;
+
+  // Node 3's message while the token waits elsewhere: the Wake moves it on.
+  for (int i = 0; i < 20; ++i) {
+    c.RunFor(700us);
+    const size_t before = c.Deliveries(N(3)).size();
+    ASSERT_TRUE(c.Multicast(N(3), "w" + std::to_string(i)).ok());
+    const Instant sent = c.now();
+    ASSERT_TRUE(c.RunUntil([&] { return c.Deliveries(N(3)).size() > before; }, 1s)) << c.Report();
+    // Without the wake it would wait for up to two 1 ms holds before node 3's visit.
+    EXPECT_LT(c.now() - sent, 1500us) << "message " << i;
+  }
+
+  // Reported uncontended again: no more holds.
+  for (NodeId n : c.ids()) c.SetCpuContended(n, false);
+  const uint64_t holds = c.gcm(N(2)).counters().busy_holds + c.gcm(N(3)).counters().busy_holds;
+  stream(200);
+  EXPECT_EQ(c.gcm(N(2)).counters().busy_holds + c.gcm(N(3)).counters().busy_holds, holds);
+  auto order = Payloads(c, N(1));
+  for (NodeId n : c.ids()) EXPECT_EQ(Payloads(c, n), order) << ToString(n);
+  EXPECT_CLEAN(c);
+}
+
 TEST(Multicast, SenderDeliversItsOwnMessages) {
   Cluster c(SimConfig{.nodes = 3, .seed = 22});
   ASSERT_TRUE(c.RunUntil([&] { return c.Converged(); }, 2s)) << c.Report();

@@ -1,6 +1,7 @@
 // Randomized fault schedules over the GCM (the VOPR idea, STYLE.md): per seed, 3-9 nodes, a
 // fault phase with crashes, restarts, partitions, asymmetric link cuts, pauses, message loss
-// (send failures and false failures), multicast bursts and lock traffic; then the faults stop
+// (send failures and false failures), multicast bursts, lock traffic and (odd seeds) CPUs
+// reported contended, which lets busy tokens wait; then the faults stop
 // and every live node must be in one view within the liveness bound, and a multicast from each
 // must reach all. The harness checks every invariant after every event.
 //
@@ -31,6 +32,10 @@ Outcome RunSeed(uint64_t seed) {
   Rng rng(seed * 0x9e3779b97f4a7c15ULL + 1);
   int n = static_cast<int>(rng.Between(3, 9));
   SimConfig cfg{.nodes = n, .seed = seed};
+  // Odd seeds allow busy holds, and nodes' CPUs turn contended and back at random (their own
+  // Rng, so the fault schedule of a seed is the same either way).
+  if (seed % 2 == 1) cfg.ring.busy_token_hold = Ms(1);
+  Rng cpu_rng(seed * 0x2545f4914f6cdd1dULL + 7);
   Cluster c(cfg);
   auto ids = c.ids();
   auto pick = [&](bool want_up) -> NodeId {
@@ -112,6 +117,7 @@ Outcome RunSeed(uint64_t seed) {
       default:
         break;
     }
+    if (cpu_rng.Chance(0.1)) c.SetCpuContended(ids[cpu_rng.Below(ids.size())], cpu_rng.Chance(0.6));
     // Background traffic, so that view changes find messages in flight.
     if (NodeId x = pick(true); x != kNoNode && rng.Chance(0.7)) {
       (void)c

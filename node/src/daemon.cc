@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "control_server.h"
+#include "cpu_contention.h"
 #include "data_commands.h"
 #include "gdm_load.h"
 #include "gdm_persister.h"
@@ -50,6 +51,7 @@ nlohmann::json RingCountersJson(const membership::GcmCounters& c) {
           {"token_losses", c.token_losses},
           {"recovery_timeouts", c.recovery_timeouts},
           {"token_alive_sent", c.token_alive_sent},
+          {"busy_holds", c.busy_holds},
           {"token_held_ms",
            std::chrono::duration_cast<std::chrono::milliseconds>(c.token_held).count()}};
 }
@@ -94,6 +96,8 @@ class StackLayer : public comm::UpperLayer {
   }
   bool Flush(comm::Transport& t, Instant now) override {
     if (!active()) return false;
+    // Piggybacks on the flushes that events cause anyway (at least each token visit): no timer.
+    if (std::optional<bool> c = contention_.Sample(now)) stack_->gcm().SetCpuContended(now, *c);
     bool progress = load_.Pump(stack_->gcm(), now);
     progress = gdm_load_.Pump(*stack_->gdm(), now) || progress;
     progress = stack_->Flush(t, now) || progress;
@@ -214,6 +218,7 @@ class StackLayer : public comm::UpperLayer {
   GdmLoad gdm_load_;
   DataCommands data_;
   GdmPersister* persister_ = nullptr;
+  CpuContention contention_;  // sampled on the I/O thread, which runs this layer
   // Batches the storage queue had no room for, in ticket order (bounded by the Gdm's own
   // pending state: each is one input's changes, and completions free the queue).
   std::deque<membership::PersistBatch> unsubmitted_;
@@ -511,6 +516,7 @@ class Daemon::Impl {
             {"eligible", NodeIds(gcm.EligibleMembership())},
             {"master_lock", gcm.master_lock_held()},
             {"ring", RingCountersJson(gcm.counters())},
+            {"cpu_contended", gcm.cpu_contended()},
             {"peers", peers},
             {"gdm", GdmStatusJson(*layer_->stack().gdm())},
             {"leader", LeaderJson(*layer_->stack().election())}};

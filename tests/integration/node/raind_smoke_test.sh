@@ -93,11 +93,15 @@ while time.monotonic() < deadline:
            len({v["id"] for v in views}) == 1:
             print("view of 3:", views[0]["id"])
             # The ring counters are there, and the token has visited.
-            ring = status(1)["ring"]
+            st = status(1)
+            ring = st["ring"]
             keys = {"token_visits", "token_pass_failures", "token_losses", "recovery_timeouts",
-                    "token_alive_sent", "token_held_ms"}
+                    "token_alive_sent", "busy_holds", "token_held_ms"}
             if set(ring) != keys or ring["token_visits"] < 1:
                 print("bad ring counters:", ring, file=sys.stderr)
+                sys.exit(1)
+            if not isinstance(st.get("cpu_contended"), bool):
+                print("no cpu_contended verdict:", st, file=sys.stderr)
                 sys.exit(1)
             sys.exit(0)
     except (OSError, ValueError, KeyError):

@@ -128,6 +128,7 @@ struct GcmCounters {
   uint64_t token_losses = 0;         // no token within TokenLossTimeout: this node called 911
   uint64_t recovery_timeouts = 0;    // a view's retransmissions never came: gave the token up
   uint64_t token_alive_sent = 0;     // TokenAlive rounds sent while a pass was unacknowledged
+  uint64_t busy_holds = 0;           // a busy token waited here (CPU contended, nothing to send)
   Duration token_held{};             // total time the token spent here
 };
 
@@ -162,6 +163,11 @@ class Gcm {
   Status AcquireMasterLock(Instant now);
   // Releases the lock or withdraws a request. FailedPrecondition if neither.
   Status ReleaseMasterLock(Instant now);
+  // The host's view of its CPU: contended when this node's threads wait for a CPU much of the
+  // time (raind: the I/O thread's run-queue delay). While contended, a busy token with nothing
+  // to send here waits up to busy_token_hold, and new work wakes a busy token too.
+  void SetCpuContended(Instant now, bool contended);
+  bool cpu_contended() const { return cpu_contended_; }
   Status SetParameters(const RingOptions& options);
   const RingOptions& parameters() const { return config_.options; }
 
@@ -275,7 +281,9 @@ class Gcm {
   std::optional<Token> last_token_;  // the token as it last left (or arrived at) this node
   GcmCounters counters_;
   Instant token_arrived_at_{};
-  bool holding_ = false;  // last_token_ is here
+  bool holding_ = false;        // last_token_ is here
+  bool busy_held_ = false;      // ... and waits because the CPU is contended (busy_token_hold)
+  bool cpu_contended_ = false;  // SetCpuContended
   Instant hold_until_{};
   SendTag pass_tag_ = 0;                        // the reliable send that carried last_token_ on
   std::optional<Instant> next_token_alive_at_;  // pass_tag_'s outcome is awaited

@@ -30,6 +30,11 @@ struct RingOptions {
   Duration idle_token_hold = 2ms;
   // A token with traffic keeps moving without holds for this many hops after the last traffic.
   uint32_t busy_hops_per_member = 2;
+  // A token with traffic waits up to this long at a holder with nothing to send, but only while
+  // the host reports its CPU contended (Gcm::SetCpuContended): there the token's spin takes the
+  // CPU the traffic needs. A member with new work wakes it. 0: never; at most idle_token_hold
+  // (so TokenLossTimeout covers it). docs/membership.md "Busy holds".
+  Duration busy_token_hold = 0ms;
   // A node whose token pass is unacknowledged this long tells every member the token is alive
   // (TokenAlive), and again every interval until the pass's outcome: the TM may take F to report
   // a dead successor, and without this the token-loss timeout would have to exceed F.
