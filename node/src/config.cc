@@ -273,7 +273,7 @@ membership::RingOptions DefaultRingOptions() {
   o.idle_token_hold = std::chrono::milliseconds(10);
   // While the I/O thread waits for a CPU much of the time (CpuContention), a busy token with
   // nothing to add waits up to 1 ms at each such holder instead of spinning: 5 local nodes on 2
-  // CPUs, seed load, 3 runs each: CPU per node 34.6 -> 29.8 %, commit p99 17.1 -> 11.3 ms.
+  // CPUs, seed load, 15 s rows: CPU per node 32.3 -> 28.3 %, commit p99 15.4 -> 7.3 ms.
   // Unconditional holds cost 2 local nodes (uncontended) 2x the CPU and 1.5x the p99, hence
   // the host's verdict (docs/membership.md "Busy holds").
   o.busy_token_hold = std::chrono::milliseconds(1);
