@@ -221,14 +221,14 @@ Status MeasureIdle(BenchCluster& bc, const GdmBenchOptions& o, GdmSeedRow& row) 
 }
 
 GdmPersistFigures PersistFigures(const std::vector<nlohmann::json>& stats, double seconds) {
+  if (stats.empty()) return {};
   std::vector<double> rates, p50s, p99s;
   for (const nlohmann::json& s : stats) {
     rates.push_back(s.value("persist_groups", 0.0) / std::max(seconds, 1e-9));
     p50s.push_back(s.value("persist_us_p50", 0.0) / 1e3);
     p99s.push_back(s.value("persist_us_p99", 0.0) / 1e3);
   }
-  if (stats.empty()) return {};
-  return {Median(rates), Median(p50s), *std::max_element(p99s.begin(), p99s.end())};
+  return {Median(rates), Median(p50s), BusiestNode(p99s)};
 }
 
 Status MeasureSeedLoad(BenchCluster& bc, const GdmBenchOptions& o, GdmSeedRow& row) {

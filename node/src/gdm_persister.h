@@ -26,7 +26,7 @@
 namespace rain::node {
 
 inline constexpr size_t kGdmPersistQueueMax = 1024;
-// Synced writes whose wall time is kept for PersistStats (the oldest are not replaced: a
+// Synced writes whose wall time is kept for Stats() (the first ones are kept, not the newest: a
 // measurement window starts at ResetStats; at 1,000 writes/s this is over a minute).
 inline constexpr size_t kGdmPersistSamplesMax = 1u << 16;
 
