@@ -132,7 +132,7 @@ class StackLayer : public comm::UpperLayer {
   // The storage thread wrote `tickets` (in order) with `status` (posted to the I/O thread).
   void OnPersisted(Instant now, const std::vector<uint64_t>& tickets, const Status& status) {
     if (!active()) return;
-    // The storage thread wrote them as one synced WriteBatch: one durable ack covers them all
+    // The storage thread wrote them as one synced journal record: one durable ack covers them all
     // (a failure is reported against the oldest, which stops the Gdm).
     if (!tickets.empty()) {
       if (status.ok()) {

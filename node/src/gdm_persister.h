@@ -1,10 +1,10 @@
 // GdmPersister: raind's storage thread for the GDM (docs/raind.md §4). The I/O thread must not
 // wait for fsyncs — a 2-10 ms sync on the protocol thread delays token passes and acks of every
 // layer — so PersistBatches (NodeStack::PollPersist) are handed here. The thread takes every
-// batch queued so far, writes them as ONE synced RocksDB WriteBatch
-// (RocksDbGdmStorage::ApplyAll: one fsync for all that queued up during the previous sync, a
-// group commit), then reports the tickets, in ticket order, through `done` (raind posts them to
-// the I/O thread as NodeStack::HandlePersisted).
+// batch queued so far, writes them as ONE synced journal record (RocksDbGdmStorage::ApplyAll:
+// one fdatasync for all that queued up during the previous sync, a group commit), then reports the
+// tickets, in ticket order, through `done` (raind posts them to the I/O thread as
+// NodeStack::HandlePersisted).
 //
 // Bounded: at most kGdmPersistQueueMax batches wait here; Submit refuses beyond (the caller
 // keeps the batch and offers it again after the next completion). After a storage error the
@@ -33,9 +33,9 @@ inline constexpr size_t kGdmPersistSamplesMax = 1u << 16;
 // What the storage thread did since the last ResetStats (since start before the first).
 struct GdmPersistStats {
   uint64_t batches = 0;  // PersistBatches written
-  uint64_t groups = 0;   // synced writes (one RocksDB WriteBatch + fsync each) they took
+  uint64_t groups = 0;   // synced writes (one journal record + fdatasync each) they took
   // Wall time of one synced write, from the start of ApplyAll to its return: the disk's fsync
-  // latency plus the WAL and memtable work. A command waits for this on every member of the
+  // latency plus encoding the record. A command waits for this on every member of the
   // view: the figure that splits a slow commit into the disk's share and the rest (docs/gdm.md
   // §5).
   uint32_t write_us_p50 = 0;

@@ -1,4 +1,4 @@
-// raind's GDM storage thread: batches queued together are written as one synced RocksDB batch,
+// raind's GDM storage thread: batches queued together are written as one synced journal record,
 // in ticket order, and the result equals applying them one by one (replace_all included).
 #include "../src/gdm_persister.h"
 

@@ -180,6 +180,7 @@ struct PersistBatch {
   bool replace_all = false;
   std::vector<std::pair<ItemId, std::optional<Item>>> items;
   GdmState meta;  // index, digest, epoch, leader, last_primary (items left empty)
+  friend bool operator==(const PersistBatch&, const PersistBatch&) = default;
 };
 
 }  // namespace rain::membership

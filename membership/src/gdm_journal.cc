@@ -1,0 +1,169 @@
+// The GDM journal's record codec and delta (gdm_journal.h).
+#include "rain/membership/gdm_journal.h"
+
+#include <string>
+
+#include "rain/core/codec.h"
+#include "rain/core/crc32c.h"
+#include "rain/membership/gdm_wire.h"
+
+namespace rain::membership {
+namespace {
+
+void PutU32At(std::vector<uint8_t>& out, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t GetU32At(std::span<const uint8_t> in, size_t at) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(in[at + i]) << (8 * i);
+  return v;
+}
+
+// Decodes one payload; false (with r failed) if it is not a version-1 payload.
+bool DecodePayload(Reader& r, std::vector<PersistBatch>& out) {
+  if (r.U8("version") != kJournalVersion) {
+    r.Expect(false, "unknown journal version");
+    return false;
+  }
+  const uint32_t batches = r.U32("batch_count");
+  // Every batch takes more than 17 bytes (ticket, flag, op count, meta length, then the meta),
+  // so a larger count is a lie, refused before anything is decoded.
+  r.Expect(batches >= 1 && batches <= r.remaining() / 17, "batch_count out of range");
+  for (uint32_t b = 0; b < batches && r.ok(); ++b) {
+    PersistBatch batch;
+    batch.ticket = r.U64("ticket");
+    const uint8_t replace_all = r.U8("replace_all");
+    r.Expect(replace_all <= 1, "replace_all out of range");
+    batch.replace_all = replace_all == 1;
+    const uint32_t ops = r.U32("op_count");
+    r.Expect(ops <= r.remaining() / 9, "op_count out of range");
+    for (uint32_t i = 0; i < ops && r.ok(); ++i) {
+      const uint8_t present = r.U8("present");
+      if (present == 1) {
+        ItemId id = 0;
+        Item item;
+        if (!DecodeItem(r, id, item)) break;
+        batch.items.emplace_back(id, std::move(item));
+      } else {
+        r.Expect(present == 0, "present out of range");
+        batch.items.emplace_back(r.U64("deleted id"), std::nullopt);
+      }
+    }
+    const uint32_t meta_bytes = r.U32("meta_bytes");
+    std::span<const uint8_t> meta = r.Bytes(meta_bytes, "meta");
+    if (!r.ok()) break;
+    Result<GdmState> state = DecodeState(meta);
+    if (!state.ok() || !state->items.empty()) {
+      r.Expect(false, "bad meta");
+      break;
+    }
+    batch.meta = std::move(*state);
+    out.push_back(std::move(batch));
+  }
+  r.Expect(r.remaining() == 0, "trailing bytes in payload");
+  return r.ok();
+}
+
+}  // namespace
+
+std::vector<uint8_t> EncodeJournalRecord(std::span<const PersistBatch> batches) {
+  size_t reserve = kJournalRecordHeaderBytes + 5;
+  for (const PersistBatch& b : batches) {
+    reserve += 80;
+    for (const auto& entry : b.items)
+      reserve += 40 + (entry.second ? entry.second->bytes.size() : 0);
+  }
+  Writer w(reserve);
+  w.U32(0);  // payload_bytes and crc32c, patched below
+  w.U32(0);
+  w.U8(kJournalVersion);
+  w.U32(static_cast<uint32_t>(batches.size()));
+  for (const PersistBatch& b : batches) {
+    w.U64(b.ticket);
+    w.U8(b.replace_all ? 1 : 0);
+    w.U32(static_cast<uint32_t>(b.items.size()));
+    for (const auto& [id, item] : b.items) {
+      if (item) {
+        w.U8(1);
+        EncodeItem(w, id, *item);
+      } else {
+        w.U8(0);
+        w.U64(id);
+      }
+    }
+    std::vector<uint8_t> meta = EncodeState(b.meta);
+    w.U32(static_cast<uint32_t>(meta.size()));
+    w.Bytes(meta);
+  }
+  std::vector<uint8_t> out = w.Take();
+  std::span<const uint8_t> payload =
+      std::span<const uint8_t>(out).subspan(kJournalRecordHeaderBytes);
+  PutU32At(out, 0, static_cast<uint32_t>(payload.size()));
+  PutU32At(out, 4, Crc32c(payload));
+  return out;
+}
+
+JournalScan ScanJournal(std::span<const uint8_t> file) {
+  JournalScan scan;
+  size_t at = 0;
+  while (at < file.size()) {
+    const std::string where = " at offset " + std::to_string(at);
+    if (file.size() - at < kJournalRecordHeaderBytes) {
+      scan.end = JournalEnd::kTorn;
+      scan.why = "incomplete record header" + where;
+      break;
+    }
+    const uint32_t len = GetU32At(file, at);
+    const uint32_t crc = GetU32At(file, at + 4);
+    if (len > file.size() - at - kJournalRecordHeaderBytes) {
+      scan.end = JournalEnd::kTorn;
+      scan.why = "record runs past the end of the file" + where;
+      break;
+    }
+    std::span<const uint8_t> payload = file.subspan(at + kJournalRecordHeaderBytes, len);
+    if (len == 0 || Crc32c(payload) != crc) {
+      scan.end = JournalEnd::kTorn;
+      scan.why = "record checksum mismatch" + where;
+      break;
+    }
+    Reader r(payload);
+    std::vector<PersistBatch> batches;
+    if (!DecodePayload(r, batches)) {
+      scan.end = JournalEnd::kCorrupt;
+      scan.why = r.status().message() + where;
+      break;
+    }
+    for (PersistBatch& b : batches) scan.batches.push_back(std::move(b));
+    at += kJournalRecordHeaderBytes + len;
+    scan.valid_bytes = at;
+  }
+  return scan;
+}
+
+void JournalDelta::Add(PersistBatch&& batch) {
+  if (batch.replace_all) {
+    replace_all = true;
+    items.clear();
+  }
+  for (auto& [id, item] : batch.items) items.insert_or_assign(id, std::move(item));
+  meta = std::move(batch.meta);
+  ++batches;
+}
+
+void JournalDelta::ApplyTo(GdmState& state) const {
+  if (replace_all) state.items.clear();
+  for (const auto& [id, item] : items) {
+    if (item) {
+      state.items.insert_or_assign(id, *item);
+    } else {
+      state.items.erase(id);
+    }
+  }
+  if (meta) {
+    auto kept = std::move(state.items);
+    state = *meta;
+    state.items = std::move(kept);
+  }
+}
+
+}  // namespace rain::membership
