@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfuse3-dev fuse3
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsodium-dev
-  libssl-dev
+  libssl-dev libgoogle-perftools-dev
   clang libclang-rt-14-dev
   iproute2
 )
