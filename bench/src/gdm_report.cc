@@ -56,7 +56,7 @@ std::string FormatGdmTable(const GdmBenchReport& r) {
          "writes, same run\n";
   out += "# commit = durable on every member; p50 = median of the nodes' p50, p99 = worst node\n";
   out +=
-      "# synced write = one RocksDB WriteBatch + fsync on a node's storage thread (a commit waits "
+      "# synced write = one journal record + fdatasync on a node's storage thread (a commit waits "
       "for one on every member; local nodes share one disk); same p50 / p99 rule\n\n";
   Table t;
   t.AddColumn("metric", Table::Align::kLeft);

@@ -1,7 +1,8 @@
 // gdm_storage_bench: what one GDM persist costs on this disk. Times RocksDbGdmStorage::Apply (one
-// synced WriteBatch per PersistBatch) of batches of 1 KiB items drawn from a 10,000-item state,
-// and the same WriteBatch written straight to RocksDB with sync=false, to split the fsync from
-// the rest (encoding, the WAL write, the memtable). It answers how many updates/s one node can
+// synced journal record per PersistBatch, checkpointed into RocksDB in the background) of batches
+// of 1 KiB items drawn from a 10,000-item state, and, for comparison, the same items as one
+// RocksDB WriteBatch written straight to RocksDB with sync=true and sync=false (what the storage
+// did before the journal; sync=false splits the fsync from the rest: WAL, memtable). It answers how many updates/s one node can
 // make durable for a given batch size (docs/benchmarks.md "GDM apply cost").
 // Usage: gdm_storage_bench [dir] [batches] [batch_items]   (dir defaults to a fresh temp dir;
 // it is removed at exit)
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
     // Fill the 10,000 items first, as a running node's store holds them.
     for (uint64_t t = 1; t <= kItems / 500; ++t) Check((*storage)->Apply(MakeBatch(t, 500, next)));
     for (size_t n : sizes) {
-      Print("RocksDbGdmStorage::Apply (sync)", n,
+      Print("RocksDbGdmStorage::Apply", n,
             Time(batches, n, next, [&](const PersistBatch& b) { Check((*storage)->Apply(b)); }));
     }
   }

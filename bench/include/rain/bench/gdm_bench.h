@@ -55,7 +55,7 @@ struct GdmBenchOptions {
 };
 
 // One cluster size's seed workload.
-// The storage thread's synced writes (one RocksDB WriteBatch + fsync each) over a load window,
+// The storage thread's synced writes (one journal record + fdatasync each) over a load window,
 // from gdm_stats' persist_* fields: a commit waits for one on every member, so these are the
 // disk's share of the commit latency (the local nodes share one disk).
 struct GdmPersistFigures {
