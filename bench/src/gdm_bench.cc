@@ -2,10 +2,15 @@
 // leader failover of local raind clusters (see the header for what each figure means).
 #include "rain/bench/gdm_bench.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -52,6 +57,43 @@ std::string LoadAverage() {
   return one + " " + five + " " + fifteen;
 }
 
+// GdmBenchReport::fsync_floor_cpu_pct, measured on a thread of its own so that its CPU time is
+// the probe's alone.
+Result<double> MeasureFsyncFloor(double seconds) {
+  namespace fs = std::filesystem;
+  const fs::path path =
+      fs::temp_directory_path() / ("rain-fsync-floor." + std::to_string(::getpid()));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("fsync floor: creating " + path.string(), errno);
+  Status status;
+  double pct = 0;
+  std::thread probe([&] {
+    const std::vector<uint8_t> block(4096, 0x5a);
+    const auto period = milliseconds(10);
+    const int ticks = std::max(1, static_cast<int>(seconds * 100));
+    timespec cpu0{}, cpu1{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+    const auto start = Clock::now();
+    for (int i = 0; i < ticks && status.ok(); ++i) {
+      if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) ||
+          ::fdatasync(fd) != 0) {
+        status = IoError("fsync floor: writing " + path.string(), errno);
+      }
+      std::this_thread::sleep_until(start + period * (i + 1));
+    }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    const double cpu = static_cast<double>(cpu1.tv_sec - cpu0.tv_sec) +
+                       static_cast<double>(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
+    pct = 100.0 * cpu / std::chrono::duration<double>(Clock::now() - start).count();
+  });
+  probe.join();
+  ::close(fd);
+  std::error_code ec;
+  fs::remove(path, ec);
+  RAIN_RETURN_IF_ERROR(status);
+  return pct;
+}
+
 Status CheckOptions(const GdmBenchOptions& o) {
   if (o.cluster_sizes.empty() && o.failover_nodes == 0) {
     return InvalidArgumentError("nothing to measure: no --nodes and --failover-nodes 0");
@@ -70,6 +112,7 @@ Status CheckOptions(const GdmBenchOptions& o) {
   if (o.items < 1 || o.item_bytes < 1 || o.rate_per_node < 1 || o.window < 1 || o.trials < 0) {
     return InvalidArgumentError("--items, --item-bytes, --rate and --window must be >= 1");
   }
+  if (o.fsync_floor_seconds < 0) return InvalidArgumentError("--fsync-floor-seconds must be >= 0");
   if (o.seconds <= 0 || o.idle_seconds <= 0 || o.max_rate_seconds <= 0) {
     return InvalidArgumentError("--seconds, --idle-seconds and --max-rate-seconds must be > 0");
   }
@@ -403,6 +446,11 @@ Result<GdmBenchReport> RunGdmBench(const GdmBenchOptions& options, const std::st
   report.items = o.items;
   report.item_bytes = o.item_bytes;
   report.rate_per_node = o.rate_per_node;
+  if (o.fsync_floor_seconds > 0) {
+    Say(progress, "fsync floor: a 4 KiB write + fdatasync every 10 ms for %.1f s",
+        o.fsync_floor_seconds);
+    RAIN_ASSIGN_OR_RETURN(report.fsync_floor_cpu_pct, MeasureFsyncFloor(o.fsync_floor_seconds));
+  }
   std::vector<int> sizes = o.cluster_sizes;
   const bool separate_failover_cluster =
       o.failover_nodes != 0 &&

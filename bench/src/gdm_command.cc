@@ -49,6 +49,10 @@ void AddGdmBenchCommand(CLI::App& bench, int* exit_status) {
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--trials", o.trials, "Leader failover trials (default 5)")
       ->check(CLI::Range(0, 1000));
+  cmd->add_option("--fsync-floor-seconds", o.fsync_floor_seconds,
+                  "How long to measure the CPU of a 4 KiB write + fdatasync every 10 ms, the "
+                  "floor under the seed-load CPU (default 3; 0 skips)")
+      ->check(CLI::Range(0.0, 600.0));
   cmd->add_option("--raind", o.raind_path, "The raind binary (default: next to rain, then PATH)");
   cmd->add_option("--extra-toml", o.extra_toml, "Appended to every raind.toml");
   cmd->add_flag("--keep-dir", o.keep_dir, "Keep the cluster directories (configs, logs)");

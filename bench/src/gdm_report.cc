@@ -57,18 +57,38 @@ std::string FormatGdmTable(const GdmBenchReport& r) {
   out += "# commit = durable on every member; p50 = median of the nodes' p50, p99 = worst node\n";
   out +=
       "# synced write = one journal record + fdatasync on a node's storage thread (a commit waits "
-      "for one on every member; local nodes share one disk); same p50 / p99 rule\n\n";
+      "for one on every member; local nodes share one disk); same p50 / p99 rule\n";
+  if (r.fsync_floor_cpu_pct >= 0) {
+    out +=
+        "# fsync floor = CPU of one thread that only makes a 4 KiB append durable every 10 ms "
+        "here: the least a member spends to keep a 10 ms commit p99 with a synced write per "
+        "commit\n";
+  }
+  out += "\n";
   Table t;
   t.AddColumn("metric", Table::Align::kLeft);
   t.AddColumn("ours", Table::Align::kRight);
   t.AddColumn("target", Table::Align::kLeft);
   t.AddColumn("verdict", Table::Align::kLeft);
+  const bool floor_measured = r.fsync_floor_cpu_pct >= 0;
+  const bool floor_above = floor_measured && r.fsync_floor_cpu_pct > kCpuPctMax;
+  if (floor_measured) {
+    t.AddRow({"fsync floor: CPU % of a 4 KiB write + fdatasync / 10 ms",
+              FormatFixed(r.fsync_floor_cpu_pct, 2), "",
+              floor_above ? "above the CPU target" : ""});
+    t.AddSeparator();
+  }
   for (const GdmSeedRow& row : r.seed) {
     const std::string n = std::to_string(row.nodes) + " nodes: ";
     const double cpu = BusiestNode(row.cpu_pct);
     const double idle = BusiestNode(row.idle_cpu_pct);
+    std::string why;
+    if (idle > kCpuPctMax) why += " (idle alone is above it";
+    if (floor_above)
+      why += why.empty() ? " (the fsync floor is above it" : "; so is the fsync floor";
+    if (!why.empty()) why += ")";
     t.AddRow({n + "CPU % per node, loaded", FormatFixed(cpu, 2), "<= 0.2 (paper: < 1)",
-              Verdict(cpu <= kCpuPctMax) + (idle > kCpuPctMax ? " (idle alone is above it)" : "")});
+              Verdict(cpu <= kCpuPctMax) + why});
     t.AddRow({n + "CPU % per node, idle", FormatFixed(idle, 2), "", ""});
     t.AddRow({n + "CPU % loaded - idle", FormatFixed(cpu - idle, 2), "", ""});
     t.AddRow({n + "CPU % each node, loaded", Each(row.cpu_pct, 2), "", ""});
@@ -165,6 +185,9 @@ nlohmann::ordered_json GdmBenchJson(const GdmBenchReport& r) {
   doc["max_rate_persist_writes_per_s"] = r.max_rate_persist.writes_per_s;
   doc["max_rate_persist_ms_p50"] = r.max_rate_persist.ms_p50;
   doc["max_rate_persist_ms_p99"] = r.max_rate_persist.ms_p99;
+  doc["fsync_floor_cpu_pct"] = r.fsync_floor_cpu_pct >= 0
+                                   ? nlohmann::ordered_json(r.fsync_floor_cpu_pct)
+                                   : nlohmann::ordered_json(nullptr);
   doc["items"] = r.items;
   doc["item_bytes"] = r.item_bytes;
   doc["rate_per_node"] = r.rate_per_node;

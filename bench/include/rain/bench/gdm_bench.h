@@ -48,7 +48,9 @@ struct GdmBenchOptions {
   // limit, not the cluster's (5 x 256 in flight / 40 ms commit = 32,000/s with CPUs to spare);
   // 1024 and 4096 both give the CPU-bound rate (docs/benchmarks.md, 2026-12-03).
   int window = 1024;
-  int trials = 5;          // leader failover trials
+  int trials = 5;  // leader failover trials
+  // The fsync floor (GdmBenchReport::fsync_floor_cpu_pct) is measured over this long; 0 skips.
+  double fsync_floor_seconds = 3;
   std::string raind_path;  // "" = next to the rain binary, then PATH
   std::string extra_toml;  // [membership]/[transport] overrides for every node
   bool keep_dir = false;
@@ -86,6 +88,11 @@ struct GdmBenchReport {
   int item_bytes = 0;
   int rate_per_node = 0;
   std::vector<GdmSeedRow> seed;
+  // The CPU % of one thread that makes a 4 KiB append durable (write + fdatasync) every 10 ms
+  // on this machine's disk (the temp dir's) and does nothing else: what any member pays to keep
+  // a 10 ms commit p99 with a synced write per commit, the floor under the seed-load CPU.
+  // Negative when not measured.
+  double fsync_floor_cpu_pct = -1;
   // Max rate and failover; absent (nodes 0) when skipped.
   int failover_nodes = 0;
   int window = 0;
