@@ -151,6 +151,7 @@ Result<std::unique_ptr<RocksDbGdmStorage>> RocksDbGdmStorage::Open(
   // Replay what the previous run journaled but did not checkpoint.
   RAIN_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, ListJournal(journal_dir));
   JournalDelta delta;
+  uint64_t replayed = 0;
   for (size_t i = 0; i < seqs.size(); ++i) {
     const std::string path = JournalPath(journal_dir, seqs[i]);
     RAIN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path));
@@ -160,10 +161,12 @@ Result<std::unique_ptr<RocksDbGdmStorage>> RocksDbGdmStorage::Open(
     // wrong means acknowledged writes are unreadable, which must stop the node, not be skipped.
     if (scan.end == JournalEnd::kCorrupt || (scan.end == JournalEnd::kTorn && !newest))
       return CorruptionError(path + ": " + scan.why);
+    replayed += scan.batches.size();
     for (PersistBatch& b : scan.batches) delta.Add(std::move(b));
   }
   std::unique_ptr<RocksDbGdmStorage> storage(
       new RocksDbGdmStorage(std::move(db), journal_dir, options));
+  storage->stats_.replayed_batches = replayed;
   if (!seqs.empty()) {
     RAIN_RETURN_IF_ERROR(storage->Checkpoint(delta, seqs.back()));
     storage->stats_.checkpoints = 1;

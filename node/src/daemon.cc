@@ -395,6 +395,13 @@ class Daemon::Impl {
           j["persist_us_p99"] = st.write_us_p99;
           j["persist_us_max"] = st.write_us_max;
         }
+        // The journal since this raind started (gdm_reset does not touch these).
+        const membership::RocksDbGdmStorageStats js = gdm_storage_->Stats();
+        j["journal_replayed_batches"] = js.replayed_batches;
+        j["journal_records"] = js.journal_records;
+        j["journal_bytes"] = js.journal_bytes;
+        j["checkpoints"] = js.checkpoints;
+        j["checkpoint_items"] = js.checkpoint_items;
         return j;
       });
     } else if (cmd == "gdm_reset") {

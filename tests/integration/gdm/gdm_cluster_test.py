@@ -186,6 +186,10 @@ def create_load_items():
         if all(not s["running"] for s in stats.values()):
             done = {n: s["completed"] for n, s in stats.items()}
             check(all(c >= LOAD_ITEMS for c in done.values()), f"load items created: {done}")
+            # Every node journals what every node created (a record per synced group).
+            journaled = {n: (s["journal_records"], s["journal_bytes"]) for n, s in stats.items()}
+            check(all(r > 0 and b >= len(NODES) * LOAD_ITEMS * LOAD_ITEM_BYTES
+                      for r, b in journaled.values()), f"journal records, bytes: {journaled}")
             return
         time.sleep(0.1)  # poll interval; the condition is re-checked
     raise TestFailure(f"creating the load items did not finish: {stats}")
@@ -278,6 +282,11 @@ def body():
         for n in NODES:
             run(rain, "local", "start", str(n), "--dir", cluster)
         wait_gdm(NODES, "the restarted cluster")
+        # Far less than a journal file was written, so no checkpoint ran before the crash: each
+        # node came back by replaying its journal.
+        replayed = {n: ask_ok(n, {"cmd": "gdm_stats"})["journal_replayed_batches"] for n in NODES}
+        check(all(r > 0 for r in replayed.values()),
+              f"journal batches replayed at start: {replayed}")
         acked = {}
         for w in writers:
             acked.update(w.acked)

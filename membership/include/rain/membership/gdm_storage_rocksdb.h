@@ -45,6 +45,7 @@ struct RocksDbGdmStorageOptions {
 };
 
 struct RocksDbGdmStorageStats {
+  uint64_t replayed_batches = 0;  // read back from a previous run's journal at Open
   uint64_t journal_records = 0;   // synced appends since Open
   uint64_t journal_bytes = 0;     // their bytes
   uint64_t checkpoints = 0;       // finished since Open (the one at Open included)
