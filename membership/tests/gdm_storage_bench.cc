@@ -2,10 +2,10 @@
 // synced journal record per PersistBatch, checkpointed into RocksDB in the background) of batches
 // of 1 KiB items drawn from a 10,000-item state, and, for comparison, the same items as one
 // RocksDB WriteBatch written straight to RocksDB with sync=true and sync=false (what the storage
-// did before the journal; sync=false splits the fsync from the rest: WAL, memtable). It answers how many updates/s one node can
-// make durable for a given batch size (docs/benchmarks.md "GDM apply cost").
-// Usage: gdm_storage_bench [dir] [batches] [batch_items]   (dir defaults to a fresh temp dir;
-// it is removed at exit)
+// did before the journal; sync=false splits the fsync from the rest: WAL, memtable). It answers how
+// many updates/s one node can make durable for a given batch size (docs/benchmarks.md "GDM apply
+// cost"). Usage: gdm_storage_bench [dir] [batches] [batch_items]   (dir defaults to a fresh temp
+// dir; it is removed at exit)
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
