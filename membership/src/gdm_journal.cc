@@ -10,15 +10,6 @@
 namespace rain::membership {
 namespace {
 
-void PutU32At(std::vector<uint8_t>& out, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t GetU32At(std::span<const uint8_t> in, size_t at) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(in[at + i]) << (8 * i);
-  return v;
-}
-
 // Decodes one payload; false (with r failed) if it is not a version-1 payload.
 bool DecodePayload(Reader& r, std::vector<PersistBatch>& out) {
   if (r.U8("version") != kJournalVersion) {
@@ -95,42 +86,41 @@ std::vector<uint8_t> EncodeJournalRecord(std::span<const PersistBatch> batches) 
     w.U32(static_cast<uint32_t>(meta.size()));
     w.Bytes(meta);
   }
-  std::vector<uint8_t> out = w.Take();
-  std::span<const uint8_t> payload =
-      std::span<const uint8_t>(out).subspan(kJournalRecordHeaderBytes);
-  PutU32At(out, 0, static_cast<uint32_t>(payload.size()));
-  PutU32At(out, 4, Crc32c(payload));
-  return out;
+  const size_t payload_bytes = w.size() - kJournalRecordHeaderBytes;
+  w.PatchU32(0, static_cast<uint32_t>(payload_bytes));
+  w.PatchU32(4, Crc32c(std::span<const uint8_t>(w.bytes()).subspan(kJournalRecordHeaderBytes)));
+  return w.Take();
 }
 
 JournalScan ScanJournal(std::span<const uint8_t> file) {
   JournalScan scan;
   size_t at = 0;
+  // Ends the scan at the record starting at `at`; the message is built only here.
+  auto stop = [&](JournalEnd end, const std::string& why) {
+    scan.end = end;
+    scan.why = why + " at offset " + std::to_string(at);
+  };
   while (at < file.size()) {
-    const std::string where = " at offset " + std::to_string(at);
     if (file.size() - at < kJournalRecordHeaderBytes) {
-      scan.end = JournalEnd::kTorn;
-      scan.why = "incomplete record header" + where;
+      stop(JournalEnd::kTorn, "incomplete record header");
       break;
     }
-    const uint32_t len = GetU32At(file, at);
-    const uint32_t crc = GetU32At(file, at + 4);
+    Reader header(file.subspan(at, kJournalRecordHeaderBytes));
+    const uint32_t len = header.U32("payload_bytes");
+    const uint32_t crc = header.U32("crc32c");
     if (len > file.size() - at - kJournalRecordHeaderBytes) {
-      scan.end = JournalEnd::kTorn;
-      scan.why = "record runs past the end of the file" + where;
+      stop(JournalEnd::kTorn, "record runs past the end of the file");
       break;
     }
     std::span<const uint8_t> payload = file.subspan(at + kJournalRecordHeaderBytes, len);
     if (len == 0 || Crc32c(payload) != crc) {
-      scan.end = JournalEnd::kTorn;
-      scan.why = "record checksum mismatch" + where;
+      stop(JournalEnd::kTorn, "record checksum mismatch");
       break;
     }
     Reader r(payload);
     std::vector<PersistBatch> batches;
     if (!DecodePayload(r, batches)) {
-      scan.end = JournalEnd::kCorrupt;
-      scan.why = r.status().message() + where;
+      stop(JournalEnd::kCorrupt, r.status().message());
       break;
     }
     for (PersistBatch& b : batches) scan.batches.push_back(std::move(b));
